@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The userspace bpf(2) (DESIGN.md D1): the object table of maps, programs, BTF, links and
+ * perf events, answering what libbpf, libbpf-tools and bpftrace ask of the kernel. Every
+ * object is a real fd (a memfd), so close, dup and mmap behave.
+ *
+ * The runtime is process-wide, like the kernel it stands in for. Front ends route system
+ * calls here: the CLI links the static libbpf with -Wl,--wrap= (runtime/wrap.c), the shim
+ * preloads the same entry points.
+ */
+#ifndef BPFINJECT_RUNTIME_H
+#define BPFINJECT_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <bpfinject/arena.h>
+#include <bpfinject/common.h>
+#include <bpfinject/helpers.h>
+#include <bpfinject/jit.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct bpfi_runtime_opts {
+	size_t sz;
+	size_t arena_size;		/* 0: default (256 MiB, sparse) */
+	enum bpfi_jit_backend backend;	/* how PROG_TEST_RUN runs programs here */
+	bool no_verify;			/* skip the load-time check (warned about by the CLI) */
+};
+#define bpfi_runtime_opts__last_field no_verify
+
+/** @brief **bpfi_runtime_init()** creates the arena and the object table. Once per process. */
+int bpfi_runtime_init(const struct bpfi_runtime_opts *opts, struct bpfi_log *log);
+/** @brief **bpfi_runtime_fini()** closes every object and the arena. */
+void bpfi_runtime_fini(void);
+bool bpfi_runtime_active(void);
+
+/* The system calls, answered: the same return conventions as the raw syscall (-errno). */
+long bpfi_runtime_bpf(int cmd, void *attr, unsigned int size);
+long bpfi_runtime_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd,
+				  unsigned long flags);
+
+/* fd-based calls: each returns true in @ret_handled when @fd is one of ours. */
+bool bpfi_runtime_owns_fd(int fd);
+long bpfi_runtime_ioctl(int fd, unsigned long request, unsigned long arg);
+void *bpfi_runtime_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+			bool *ret_handled);
+int bpfi_runtime_munmap(void *addr, size_t len, bool *ret_handled);
+int bpfi_runtime_close(int fd, bool *ret_handled);
+int bpfi_runtime_epoll_ctl(int epfd, int op, int fd, void *event, bool *ret_handled);
+int bpfi_runtime_epoll_wait(int epfd, void *events, int maxevents, int timeout);
+
+/* For the CLI. */
+struct bpfi_arena *bpfi_runtime_arena(void);
+const struct bpfi_env *bpfi_runtime_env(void);
+
+/** One trace_printk line, as the helper recorded it. */
+struct bpfi_printk_line {
+	uint64_t ts_ns;
+	uint32_t pid;
+	uint32_t tid;
+	uint32_t cpu;
+	char comm[16];
+	const char *msg;	/* NUL-terminated, valid during the callback */
+};
+
+/**
+ * @brief **bpfi_runtime_drain_printk()** calls @fn for each trace_printk line not yet
+ * consumed. @return the number of lines
+ */
+int bpfi_runtime_drain_printk(void (*fn)(const struct bpfi_printk_line *line, void *cookie),
+			      void *cookie);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

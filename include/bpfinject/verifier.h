@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The load-time check every program passes before it runs anywhere (D7). It starts as the
+ * structural and data-flow checks of the foundation issue and grows into the full verifier.
+ */
+#ifndef BPFINJECT_VERIFIER_H
+#define BPFINJECT_VERIFIER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bpfinject/common.h>
+#include <bpfinject/insn.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the check knows about a map an ld_imm64 refers to. */
+struct bpfi_verifier_map {
+	uint32_t type;
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	uint32_t map_flags;
+	bool frozen;
+	/* For frozen read-only arrays: the value bytes (so branches on .rodata constants fold). */
+	const void *frozen_value;
+};
+
+/**
+ * struct bpfi_verifier_opts
+ * @prog_type:   enum bpf_prog_type (selects the context size and the allowed helpers)
+ * @ctx_size:    bytes of the context r1 points to (0: use the default for @prog_type)
+ * @map_by_fd:   resolves the map of an ld_imm64 with BPF_PSEUDO_MAP_FD/VALUE (imm = fd);
+ *               returns NULL for an unknown fd
+ * @helper_known: true if helper @id exists (NULL: bpfi_helper_is_known())
+ * @cookie:      passed to the callbacks
+ */
+struct bpfi_verifier_opts {
+	size_t sz;
+	uint32_t prog_type;
+	uint32_t ctx_size;
+	const struct bpfi_verifier_map *(*map_by_fd)(int fd, void *cookie);
+	bool (*helper_known)(int32_t id, void *cookie);
+	void *cookie;
+};
+#define bpfi_verifier_opts__last_field cookie
+
+/**
+ * @brief **bpfi_verifier_check()** checks @insns (as libbpf hands them to PROG_LOAD: pseudo
+ * ld_imm64 forms still present). Only paths that can execute are judged, so code that is dead
+ * once known constants are folded (libbpf's poisoned calls) does not cause a rejection.
+ * @return 0, or -EACCES / -EINVAL / -E2BIG with exactly one line in @log naming the
+ * instruction ("insn N: ...")
+ */
+int bpfi_verifier_check(const struct bpf_insn *insns, uint32_t insn_cnt,
+			const struct bpfi_verifier_opts *opts, struct bpfi_log *log);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
