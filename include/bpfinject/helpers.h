@@ -60,10 +60,12 @@ struct bpfi_env {
 };
 
 /**
- * @brief **bpfi_helpers_table()** returns the table of every helper this build implements,
- * indexed by helper id (NULL for unknown ids). Freestanding; the pointers are of this process.
+ * @brief **bpfi_helpers_fill()** stores the address of every helper this build implements in
+ * @table (BPFI_HELPER_MAX entries, indexed by helper id; NULL for ids it does not know).
+ * A function rather than a static table: position-independent code with a table of pointers
+ * would need relocations, and the stub has none.
  */
-const bpfi_helper_fn *bpfi_helpers_table(void);
+void bpfi_helpers_fill(bpfi_helper_fn *table);
 
 /**
  * @brief **bpfi_helper_is_known()** tells whether @id is a helper this build implements
