@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The injector's session state, shared by its files (kubo injector_internal.h style).
+ *
+ *   struct bpfi_injector
+ *     pid, mem_fd (/proc/PID/mem, read-write)
+ *     threads[]: every seized thread, its registers as we found it (saved), whether we
+ *                changed them (dirty: restored at detach with the syscall-restart fix-up),
+ *                and a signal it received while we held it (re-delivered at detach)
+ *     gadget:    address of a `syscall` (0f 05) in the target's vDSO, found on first use
+ */
+#ifndef BPFI_INJECTOR_INTERNAL_H
+#define BPFI_INJECTOR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <bpfinject/common.h>
+#include <bpfinject/injector.h>
+
+struct inj_thread {
+	pid_t tid;
+	bool stopped;
+	bool dirty; /* registers changed by us: restore at detach */
+	bool gone; /* exited while we held it */
+	int pending_sig; /* signal to deliver when we let go, 0 if none */
+	struct user_regs_struct saved;
+};
+
+struct bpfi_injector {
+	pid_t pid;
+	int mem_fd;
+	unsigned int timeout_ms;
+	struct inj_thread *threads;
+	unsigned int nr_threads;
+	unsigned int cap_threads;
+	uint64_t gadget;
+};
+
+/* ptrace.c */
+int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);
+int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct bpfi_log *log);
+int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
+			   struct user_regs_struct *regs, struct bpfi_log *log);
+void injector__release(struct bpfi_injector *inj, struct inj_thread *th);
+
+/* procfs.c */
+int injector__list_tasks(pid_t pid, pid_t **ret_tids, unsigned int *ret_n);
+char injector__proc_state(pid_t pid); /* 'R', 'S', 'T', ... or 0 if gone */
+pid_t injector__tracer_pid(pid_t pid); /* TracerPid from status, -1 if unknown */
+int injector__find_vdso(pid_t pid, uint64_t *ret_start, uint64_t *ret_end);
+
+#endif

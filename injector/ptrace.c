@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The ptrace boundary: one wrapper per request, with the request named in the message
+ * (kubo ptrace.c), waits that time out, and the syscall-restart fix-up applied when we give a
+ * thread back registers we changed (reference/injection.md §3.3).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "injector_internal.h"
+
+/* Kernel-internal restart codes a stopped thread's rax can hold (include/linux/errno.h). */
+#define ERESTARTSYS	      512
+#define ERESTARTNOINTR	      513
+#define ERESTARTNOHAND	      514
+#define ERESTART_RESTARTBLOCK 516
+#define NR_restart_syscall    219
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log)
+{
+	int err;
+
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+		err = -errno;
+		if (err == -ESRCH)
+			return err; /* the thread exited between the scan and now */
+		return bpfi_log_err(log, err, "PTRACE_SEIZE of thread %d: %s", tid, strerror(-err));
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		err = -errno;
+		return bpfi_log_err(log, err, "PTRACE_INTERRUPT of thread %d: %s", tid,
+				    strerror(-err));
+	}
+	return 0;
+}
+
+/* waitpid on one thread, giving up at @deadline: ptrace stops cannot be waited for with poll. */
+static int wait_thread(pid_t tid, int *status, uint64_t deadline)
+{
+	struct timespec pause = { 0, 20000 };
+
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 1000000)
+			pause.tv_nsec *= 2;
+	}
+}
+
+/*
+ * Waits for the stop that PTRACE_INTERRUPT asked for. A signal that arrives first is held
+ * (delivered when we let go) and the thread continued so that the interrupt can land.
+ */
+int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct bpfi_log *log)
+{
+	uint64_t deadline = now_ns() + (uint64_t)inj->timeout_ms * 1000000ull;
+	int status, err;
+
+	for (;;) {
+		err = wait_thread(th->tid, &status, deadline);
+		if (err == -ETIMEDOUT)
+			return bpfi_log_err(log, err, "thread %d did not stop within %u ms",
+					    th->tid, inj->timeout_ms);
+		if (err)
+			return bpfi_log_err(log, err, "waitpid on thread %d: %s", th->tid,
+					    strerror(-err));
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			th->gone = true;
+			return -ESRCH;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			/* Interrupt stop (SIGTRAP) or a group-stop: either way it is held. */
+			th->stopped = true;
+			return 0;
+		}
+		/* A signal-delivery-stop: keep the signal for later, let the interrupt land. */
+		if (!th->pending_sig)
+			th->pending_sig = WSTOPSIG(status);
+		if (ptrace(PTRACE_CONT, th->tid, 0, 0) < 0)
+			return -errno;
+	}
+}
+
+/*
+ * Executes exactly one instruction, the `syscall` at regs->rip, with @regs, and reads the
+ * registers back. A seccomp filter that traps the call shows up as SIGSYS instead of the
+ * single-step SIGTRAP.
+ */
+int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
+			   struct user_regs_struct *regs, struct bpfi_log *log)
+{
+	uint64_t deadline = now_ns() + (uint64_t)inj->timeout_ms * 1000000ull;
+	uint64_t start = regs->rip;
+	int status, err, sig;
+
+	th->dirty = true;
+	if (ptrace(PTRACE_SETREGS, th->tid, 0, regs) < 0)
+		return bpfi_log_err(log, -errno, "PTRACE_SETREGS of thread %d: %s", th->tid,
+				    strerror(errno));
+	for (;;) {
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) < 0)
+			return bpfi_log_err(log, -errno, "PTRACE_SINGLESTEP of thread %d: %s",
+					    th->tid, strerror(errno));
+		err = wait_thread(th->tid, &status, deadline);
+		if (err)
+			return bpfi_log_err(log, err, "remote system call in thread %d: %s",
+					    th->tid, strerror(-err));
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			th->gone = true;
+			return bpfi_log_err(log, -ESRCH,
+					    "target thread %d died in a remote system call",
+					    th->tid);
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		sig = WSTOPSIG(status);
+		if (sig == SIGSYS)
+			return bpfi_log_err(
+				log, -EPERM,
+				"a seccomp filter refused system call %llu in the target",
+				(unsigned long long)regs->rax);
+		if (ptrace(PTRACE_GETREGS, th->tid, 0, regs) < 0)
+			return -errno;
+		if (sig == SIGTRAP && regs->rip != start)
+			return 0;
+		if (sig != SIGTRAP && !th->pending_sig)
+			th->pending_sig = sig;
+	}
+}
+
+/* Gives a thread back: its registers as found (restarting an interrupted call), its signal. */
+void injector__release(struct bpfi_injector *inj, struct inj_thread *th)
+{
+	struct user_regs_struct regs = th->saved;
+
+	if (th->gone)
+		return;
+	if (!th->stopped) {
+		/*
+		 * Seized and interrupted, but not seen stopping yet (an attach that failed half
+		 * way): PTRACE_DETACH needs a stopped tracee, so wait for the stop briefly. If it
+		 * never comes, the kernel detaches it when this process exits.
+		 */
+		unsigned int saved_timeout = inj->timeout_ms;
+
+		inj->timeout_ms = 200;
+		if (injector__wait_stop(inj, th, NULL)) {
+			inj->timeout_ms = saved_timeout;
+			return;
+		}
+		inj->timeout_ms = saved_timeout;
+	}
+	if (th->dirty) {
+		/*
+		 * We ran code on this thread, so the kernel's own restart logic no longer sees
+		 * the interrupted call: redo it by hand, then tell the kernel it is not in one.
+		 */
+		if ((long)regs.orig_rax >= 0) {
+			long rax = (long)regs.rax;
+
+			if (rax == -ERESTARTSYS || rax == -ERESTARTNOINTR ||
+			    rax == -ERESTARTNOHAND) {
+				regs.rax = regs.orig_rax;
+				regs.rip -= 2;
+			} else if (rax == -ERESTART_RESTARTBLOCK) {
+				regs.rax = NR_restart_syscall;
+				regs.rip -= 2;
+			}
+		}
+		regs.orig_rax = (unsigned long long)-1;
+		ptrace(PTRACE_SETREGS, th->tid, 0, &regs);
+	}
+	ptrace(PTRACE_DETACH, th->tid, 0, (void *)(long)th->pending_sig);
+	th->stopped = false;
+}
