@@ -60,6 +60,38 @@ int bpfi_injector_read(struct bpfi_injector *inj, uint64_t addr, void *buf, size
 int bpfi_injector_write(struct bpfi_injector *inj, uint64_t addr, const void *buf, size_t len,
 			struct bpfi_log *log);
 
+/* The patch at a hooked site: `jmp rel32` to its trampoline. */
+#define BPFI_PATCH_LEN 5
+/* Room for the relocated instructions of one site plus the jump back (x86 insns <= 15 bytes,
+ * a relocated rel8 branch grows to rel32, an out-of-range jump back takes 14 bytes). */
+#define BPFI_RELOC_MAX 128
+
+/**
+ * struct bpfi_relocation - the first instructions of a function, moved elsewhere.
+ * @patch_len: bytes of whole instructions the 5-byte jump replaces at the site
+ * @code_len:  bytes of @code: the instructions relocated, then a jump back to the site +
+ *             @patch_len (omitted when the last one was an unconditional jump or a return)
+ */
+struct bpfi_relocation {
+	uint32_t patch_len;
+	uint32_t code_len;
+	uint8_t code[BPFI_RELOC_MAX];
+};
+
+/**
+ * @brief **bpfi_hook_relocate()** decides whether the entry of a function can take a 5-byte
+ * jump, and produces its displaced instructions relocated to run at @new_addr (RIP-relative
+ * operands and relative branches retargeted, rel8 branches widened).
+ * @param func      the function's bytes, as far as it is known to extend (@func_len): the whole
+ *                  body is scanned for branches into the bytes being replaced
+ * @param func_addr the address those bytes have in the target
+ * @return 0, or -EINVAL with one line saying why the site cannot be patched safely (too short
+ * before a return, a call or syscall inside the window, a branch into it, an instruction that
+ * cannot move)
+ */
+int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t new_addr,
+		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Relocation of function entries for 5-byte jumps (injector/relocate.c): a table of prologues
+ * that must move (and where their operands must point afterwards) or be refused with the
+ * reason, and real functions of this binary run through their relocated entry.
+ */
+#include <Zydis/Zydis.h>
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpfinject/injector.h>
+
+#define FUNC_ADDR 0x400000ull
+#define NEW_ADDR  0x500000ull
+
+struct reloc_case {
+	const char *descr;
+	uint8_t code[32];
+	size_t len;
+	int expect_err;
+	const char *expect_msg;
+	uint32_t expect_patch_len;
+	/* For the first relocated instruction that refers to an address: where it must point. */
+	int64_t expect_target_off; /* relative to FUNC_ADDR; 0 = nothing to check */
+};
+
+static const struct reloc_case cases[] = {
+	{ "push rbp; mov rbp,rsp; sub rsp,16: moved verbatim",
+	  { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x10, 0xc3 },
+	  9,
+	  0,
+	  NULL,
+	  8,
+	  0 },
+	{ "lea rax,[rip+0x100] keeps pointing at the same byte",
+	  { 0x48, 0x8d, 0x05, 0x00, 0x01, 0x00, 0x00, 0xc3 },
+	  8,
+	  0,
+	  NULL,
+	  7,
+	  7 + 0x100 },
+	{ "mov eax,[rip-0x20] keeps pointing at the same byte",
+	  { 0x8b, 0x05, 0xe0, 0xff, 0xff, 0xff, 0xc3 },
+	  7,
+	  0,
+	  NULL,
+	  6,
+	  6 - 0x20 },
+	{ "test edi,edi; je +0x10: the rel8 branch is widened and keeps its target",
+	  { 0x85, 0xff, 0x74, 0x10, 0x90, 0x90, 0xc3 },
+	  7,
+	  0,
+	  NULL,
+	  5,
+	  4 + 0x10 },
+	{ "call rel32 as the last displaced instruction is allowed",
+	  { 0x53, 0xe8, 0x00, 0x10, 0x00, 0x00, 0x5b, 0xc3 },
+	  8,
+	  0,
+	  NULL,
+	  6,
+	  6 + 0x1000 },
+	{ "xor eax,eax; ret: too short", { 0x31, 0xc0, 0xc3 }, 3, -EINVAL, "too short", 0, 0 },
+	{ "syscall inside the window",
+	  { 0x0f, 0x05, 0x90, 0x90, 0x90, 0xc3 },
+	  6,
+	  -EINVAL,
+	  "returns inside",
+	  0,
+	  0 },
+	{ "a later branch back into byte 1 of the window",
+	  { 0x55, 0x48, 0x89, 0xe5, 0x90, 0x90, 0xeb, 0xf9, 0xc3 },
+	  9,
+	  -EINVAL,
+	  "jumps to +1",
+	  0,
+	  0 },
+	{ "loop in the window cannot be widened",
+	  { 0x90, 0xe2, 0xfd, 0x90, 0x90, 0xc3 },
+	  6,
+	  -EINVAL,
+	  "short-only branch",
+	  0,
+	  0 },
+	{ "undecodable bytes", { 0x0f, 0xff }, 2, -EINVAL, "cannot decode", 0, 0 },
+};
+
+/* Where the first address-bearing operand of the relocated code points. */
+static uint64_t first_target(const struct bpfi_relocation *r)
+{
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	ZydisDecodedInstruction insn;
+	ZydisDecoder dec;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	for (uint32_t off = 0; off < r->code_len; off += insn.length) {
+		ck_assert(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, r->code + off,
+							      r->code_len - off, &insn, ops)));
+		for (unsigned int i = 0; i < insn.operand_count_visible; i++) {
+			ZyanU64 abs;
+			bool rip = ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+				   ops[i].mem.base == ZYDIS_REGISTER_RIP;
+			bool rel = ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+				   ops[i].imm.is_relative;
+
+			if (!rip && !rel)
+				continue;
+			ck_assert(ZYAN_SUCCESS(
+				ZydisCalcAbsoluteAddress(&insn, &ops[i], NEW_ADDR + off, &abs)));
+			return abs;
+		}
+	}
+	return 0;
+}
+
+START_TEST(relocate_case)
+{
+	const struct reloc_case *c = &cases[_i];
+	struct bpfi_relocation r;
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	int err = bpfi_hook_relocate(c->code, c->len, FUNC_ADDR, NEW_ADDR, &r, &log);
+
+	ck_assert_msg(err == c->expect_err, "%s: err %d, log: %s", c->descr, err, buf);
+	ck_assert_msg(!c->expect_msg || strstr(buf, c->expect_msg), "%s: log was: %s", c->descr,
+		      buf);
+	if (err)
+		return;
+	ck_assert_uint_eq(r.patch_len, c->expect_patch_len);
+	if (c->expect_target_off)
+		ck_assert_uint_eq(first_target(&r), FUNC_ADDR + (uint64_t)c->expect_target_off);
+	/* Unless the window ended the block, the code ends by jumping back behind the patch. */
+	if (r.code[r.code_len - 5] == 0xe9) {
+		int32_t rel;
+
+		memcpy(&rel, &r.code[r.code_len - 4], 4);
+		ck_assert_uint_eq(NEW_ADDR + r.code_len + (int64_t)rel, FUNC_ADDR + r.patch_len);
+	}
+}
+END_TEST
+
+/* Victims with RIP-relative data access in their first instructions. */
+int hook_victim_table[16] = { 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3 };
+__attribute__((noinline)) int hook_victim(int n);
+__attribute__((noinline)) int hook_victim(int n)
+{
+	int sum = hook_victim_table[0];
+
+	for (int i = 1; i < n && i < 16; i++)
+		sum = sum * 7 + hook_victim_table[i];
+	return sum;
+}
+
+/*
+ * Runs hook_victim through its relocated entry placed in a fresh page near it: the displaced
+ * instructions there, then a jump back into the original body. Same results as a direct call.
+ */
+START_TEST(relocated_entry_runs)
+{
+	uintptr_t func = (uintptr_t)hook_victim;
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpfi_relocation r;
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	uint8_t *tramp = MAP_FAILED;
+	int (*entry)(int);
+
+	/* A page within rel32 reach of the function: try below it, a few MiB down. */
+	for (uintptr_t hint = (func & ~(uintptr_t)(page - 1)) - (4u << 20); tramp == MAP_FAILED;
+	     hint -= (1u << 20))
+		tramp = mmap((void *)hint, (size_t)page, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ck_assert_int_eq(
+		bpfi_hook_relocate((const uint8_t *)func, 64, func, (uintptr_t)tramp, &r, &log), 0);
+	memcpy(tramp, r.code, r.code_len);
+	ck_assert_int_eq(mprotect(tramp, (size_t)page, PROT_READ | PROT_EXEC), 0);
+	entry = (int (*)(int))(uintptr_t)tramp;
+	for (int n = 0; n < 17; n++)
+		ck_assert_int_eq(entry(n), hook_victim(n));
+	munmap(tramp, (size_t)page);
+}
+END_TEST
+
+Suite *hook_suite(void);
+Suite *hook_suite(void)
+{
+	Suite *s = suite_create("hook");
+	TCase *tc = tcase_create("relocate");
+
+	tcase_add_loop_test(tc, relocate_case, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, relocated_entry_runs);
+	suite_add_tcase(s, tc);
+	return s;
+}
