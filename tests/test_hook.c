@@ -6,8 +6,11 @@
  */
 #include <Zydis/Zydis.h>
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -185,6 +188,75 @@ START_TEST(relocated_entry_runs)
 }
 END_TEST
 
+/* The file offset /proc/self/maps gives for an address of ours, and the file it is in. */
+static uint64_t maps_offset_of(uintptr_t addr, char *path, size_t size)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	uint64_t off = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end, pgoff;
+		char file[512] = "";
+
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %511s", &start, &end, &pgoff, file) < 3)
+			continue;
+		if (addr >= start && addr < end) {
+			off = addr - start + pgoff;
+			snprintf(path, size, "%s", file);
+			break;
+		}
+	}
+	fclose(f);
+	return off;
+}
+
+START_TEST(symbols_match_the_loader)
+{
+	const char *names[] = { "malloc", "getaddrinfo", "qsort" };
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	char path[512], buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+	ck_assert_ptr_nonnull(libc);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uintptr_t addr = (uintptr_t)dlsym(libc, names[i]);
+		uint64_t expect = maps_offset_of(addr, path, sizeof(path)), off = 0, size = 0;
+
+		ck_assert_int_eq(bpfi_elf_find_function(path, names[i], &off, &size, &log), 0);
+		ck_assert_msg(off == expect, "%s: %#llx, loader says %#llx", names[i],
+			      (unsigned long long)off, (unsigned long long)expect);
+		ck_assert_uint_gt(size, 0);
+	}
+	dlclose(libc);
+}
+END_TEST
+
+START_TEST(symbols_errors)
+{
+	char buf[256] = "", self[512];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	uint64_t off;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(self, "hook_victim", &off, NULL, &log), 0);
+	ck_assert_uint_eq(off, maps_offset_of((uintptr_t)hook_victim, buf, sizeof(buf)));
+	bpfi_log_reset(&log);
+	ck_assert_int_eq(bpfi_elf_find_function(self, "no_such_function_here", &off, NULL, &log),
+			 -ENOENT);
+	ck_assert_msg(strstr(buf, "no function named 'no_such_function_here'"), "log: %s", buf);
+	bpfi_log_reset(&log);
+	ck_assert_int_eq(bpfi_elf_find_function("/etc/hostname", "x", &off, NULL, &log), -ENOEXEC);
+	ck_assert_msg(strstr(buf, "not an ELF file"), "log: %s", buf);
+	bpfi_log_reset(&log);
+	ck_assert_int_eq(bpfi_elf_find_function("/no/such/file", "x", &off, NULL, &log), -ENOENT);
+	ck_assert_msg(strstr(buf, "/no/such/file"), "log: %s", buf);
+}
+END_TEST
+
 Suite *hook_suite(void);
 Suite *hook_suite(void)
 {
@@ -193,6 +265,10 @@ Suite *hook_suite(void)
 
 	tcase_add_loop_test(tc, relocate_case, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, relocated_entry_runs);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("symbols");
+	tcase_add_test(tc, symbols_match_the_loader);
+	tcase_add_test(tc, symbols_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -60,6 +60,16 @@ int bpfi_injector_read(struct bpfi_injector *inj, uint64_t addr, void *buf, size
 int bpfi_injector_write(struct bpfi_injector *inj, uint64_t addr, const void *buf, size_t len,
 			struct bpfi_log *log);
 
+/**
+ * @brief **bpfi_elf_find_function()** finds function @name in the ELF file @path (.symtab,
+ * .dynsym, then the separate debug file found by build id; `name` matches versioned symbols).
+ * @param ret_off  the function's offset in the file (what a uprobe names)
+ * @param ret_size its size in bytes (0 when the symbol does not say), may be NULL
+ * @return 0, or -ENOENT / -ENOEXEC with one line in @log
+ */
+int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off,
+			   uint64_t *ret_size, struct bpfi_log *log);
+
 /* The patch at a hooked site: `jmp rel32` to its trampoline. */
 #define BPFI_PATCH_LEN 5
 /* Room for the relocated instructions of one site plus the jump back (x86 insns <= 15 bytes,
