@@ -108,3 +108,83 @@ int injector__find_vdso(pid_t pid, uint64_t *ret_start, uint64_t *ret_end)
 	fclose(f);
 	return err;
 }
+
+/* One line of /proc/PID/maps. */
+struct map_line {
+	unsigned long start, end, pgoff;
+	char perms[8];
+	char path[512];
+};
+
+static bool parse_map_line(const char *line, struct map_line *m)
+{
+	m->path[0] = '\0';
+	return sscanf(line, "%lx-%lx %7s %lx %*s %*s %511[^\n]", &m->start, &m->end, m->perms,
+		      &m->pgoff, m->path) >= 4;
+}
+
+/* libbpf's rule for a name without a slash: a mapped file whose base name starts with it. */
+static bool module_matches(const char *mapped, const char *name)
+{
+	const char *base = strrchr(mapped, '/');
+
+	if (mapped[0] != '/')
+		return false;
+	if (strchr(name, '/'))
+		return strcmp(mapped, name) == 0;
+	return base && strncmp(base + 1, name, strlen(name)) == 0;
+}
+
+int bpfi_proc_find_module(pid_t pid, const char *name, char *ret_path, size_t size,
+			  struct bpfi_log *log)
+{
+	char path[64], line[1024];
+	struct map_line m;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return bpfi_log_err(log, -ESRCH, "process %d: no such process", pid);
+	while (fgets(line, sizeof(line), f)) {
+		if (!parse_map_line(line, &m) || !module_matches(m.path, name))
+			continue;
+		snprintf(ret_path, size, "%s", m.path);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	if (err)
+		return bpfi_log_err(log, err, "process %d has not mapped '%s'", pid, name);
+	return 0;
+}
+
+int bpfi_proc_offset_to_addr(pid_t pid, const char *file, uint64_t file_off, uint64_t *ret_addr,
+			     struct bpfi_log *log)
+{
+	char path[64], line[1024];
+	struct map_line m;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return bpfi_log_err(log, -ESRCH, "process %d: no such process", pid);
+	while (fgets(line, sizeof(line), f)) {
+		if (!parse_map_line(line, &m) || strcmp(m.path, file) || m.perms[2] != 'x')
+			continue;
+		if (file_off >= m.pgoff && file_off < m.pgoff + (m.end - m.start)) {
+			*ret_addr = m.start + (file_off - m.pgoff);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	if (err)
+		return bpfi_log_err(
+			log, err, "process %d: offset 0x%llx of %s is not in an executable mapping",
+			pid, (unsigned long long)file_off, file);
+	return 0;
+}

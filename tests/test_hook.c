@@ -257,6 +257,27 @@ START_TEST(symbols_errors)
 }
 END_TEST
 
+START_TEST(modules_and_addresses)
+{
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	uintptr_t addr = (uintptr_t)dlsym(libc, "getaddrinfo");
+	char path[512], buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	uint64_t off, found;
+
+	ck_assert_int_eq(bpfi_proc_find_module(getpid(), "libc.so.6", path, sizeof(path), &log), 0);
+	ck_assert_msg(strstr(path, "/libc.so.6"), "path %s", path);
+	ck_assert_int_eq(bpfi_elf_find_function(path, "getaddrinfo", &off, NULL, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(getpid(), path, off, &found, &log), 0);
+	ck_assert_uint_eq(found, addr);
+	ck_assert_int_eq(
+		bpfi_proc_find_module(getpid(), "libnotmapped.so", path, sizeof(path), &log),
+		-ENOENT);
+	ck_assert_msg(strstr(buf, "has not mapped 'libnotmapped.so'"), "log: %s", buf);
+	dlclose(libc);
+}
+END_TEST
+
 Suite *hook_suite(void);
 Suite *hook_suite(void)
 {
@@ -269,6 +290,7 @@ Suite *hook_suite(void)
 	tc = tcase_create("symbols");
 	tcase_add_test(tc, symbols_match_the_loader);
 	tcase_add_test(tc, symbols_errors);
+	tcase_add_test(tc, modules_and_addresses);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -70,6 +70,21 @@ int bpfi_injector_write(struct bpfi_injector *inj, uint64_t addr, const void *bu
 int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off,
 			   uint64_t *ret_size, struct bpfi_log *log);
 
+/**
+ * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
+ * absolute path as given, or (libbpf's rule) a file whose base name starts with @name, as in
+ * `libc.so.6`. @return 0, or -ENOENT "process N has not mapped 'NAME'"
+ */
+int bpfi_proc_find_module(pid_t pid, const char *name, char *ret_path, size_t size,
+			  struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_proc_offset_to_addr()** where offset @file_off of @file is mapped executable
+ * in @pid. @return 0, or -ENOENT with one line in @log
+ */
+int bpfi_proc_offset_to_addr(pid_t pid, const char *file, uint64_t file_off, uint64_t *ret_addr,
+			     struct bpfi_log *log);
+
 /* The patch at a hooked site: `jmp rel32` to its trampoline. */
 #define BPFI_PATCH_LEN 5
 /* Room for the relocated instructions of one site plus the jump back (x86 insns <= 15 bytes,
