@@ -37,7 +37,10 @@ struct bpfi_injector {
 	unsigned int nr_threads;
 	unsigned int cap_threads;
 	uint64_t gadget;
+	uint64_t scratch; /* a private page in the target for remote call arguments */
 };
+
+#define BPFI_SCRATCH_SIZE 4096
 
 /* ptrace.c */
 int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);

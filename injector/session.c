@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "injector_internal.h"
@@ -166,6 +167,11 @@ void bpfi_injector_detach(struct bpfi_injector *inj)
 {
 	if (!inj)
 		return;
+	if (inj->scratch) {
+		long args[2] = { (long)inj->scratch, BPFI_SCRATCH_SIZE }, r;
+
+		bpfi_injector_syscall(inj, SYS_munmap, args, 2, &r, NULL);
+	}
 	for (unsigned int i = 0; i < inj->nr_threads; i++) {
 		struct inj_thread *th = &inj->threads[i];
 

@@ -5,6 +5,7 @@
  * and every attach error with its message.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -218,6 +219,126 @@ START_TEST(stopped_process_refused)
 }
 END_TEST
 
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The permissions /proc/PID/maps shows for the mapping at @addr ("" if none). */
+static void maps_perms(pid_t pid, uint64_t addr, char perms[8])
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	perms[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && addr >= start &&
+		    addr < end)
+			break;
+		perms[0] = '\0';
+	}
+	if (f)
+		fclose(f);
+}
+
+START_TEST(shared_memory_through_passed_fd)
+{
+	const size_t size = 65536;
+	struct bpfi_injector *inj = NULL;
+	char buf[256], perms[8], msg[] = "written by the host", back[sizeof(msg)];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	int fd = memfd_create("bpfi-test", MFD_CLOEXEC), tfd = -1, fds_before;
+	uint64_t addr = 0;
+	long args[1], ret;
+	struct target t;
+	char *host;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(host, MAP_FAILED);
+	target_start(&t, 3);
+	fds_before = count_fds(t.pid);
+	ck_assert_int_eq(bpfi_injector_attach(t.pid, NULL, &inj, &log), 0);
+	ck_assert_msg(bpfi_injector_send_fd(inj, fd, &tfd, &log) == 0, "log: %s", buf);
+	ck_assert_int_ge(tfd, 0);
+	ck_assert_msg(
+		bpfi_injector_map_fd(inj, tfd, size, PROT_READ | PROT_WRITE, 0, &addr, &log) == 0,
+		"log: %s", buf);
+	/* Host writes are seen at the target's address, and the other way round. */
+	memcpy(host + 4096, msg, sizeof(msg));
+	ck_assert_int_eq(bpfi_injector_read(inj, addr + 4096, back, sizeof(back), &log), 0);
+	ck_assert_str_eq(back, msg);
+	ck_assert_int_eq(bpfi_injector_write(inj, addr + 100, "target", 7, &log), 0);
+	ck_assert_str_eq(host + 100, "target");
+	args[0] = tfd;
+	ck_assert_int_eq(bpfi_injector_syscall(inj, SYS_close, args, 1, &ret, &log), 0);
+	ck_assert_int_eq(ret, 0);
+	maps_perms(t.pid, addr, perms);
+	ck_assert_str_eq(perms, "rw-s");
+	bpfi_injector_detach(inj);
+	/* No socket or fd left behind in the target; the mapping stays. */
+	ck_assert_int_eq(count_fds(t.pid), fds_before);
+	target_check_alive(&t);
+	munmap(host, size);
+	close(fd);
+	target_stop(&t);
+}
+END_TEST
+
+START_TEST(code_mapped_near_a_module)
+{
+	struct bpfi_injector *inj = NULL;
+	char buf[256], perms[8], exe[512], line[600], path[64];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	int fd = memfd_create("bpfi-code", MFD_CLOEXEC), tfd = -1;
+	unsigned long exe_start = 0;
+	uint64_t addr = 0;
+	struct target t;
+	FILE *f;
+
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	target_start(&t, 1);
+	snprintf(path, sizeof(path), "/proc/%d/maps", t.pid);
+	ck_assert_int_eq(bpfi_proc_find_module(t.pid, "target_threads", exe, sizeof(exe), &log), 0);
+	f = fopen(path, "r");
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, exe) && sscanf(line, "%lx", &exe_start) == 1)
+			break;
+	}
+	fclose(f);
+	ck_assert_uint_gt(exe_start, 0);
+	ck_assert_int_eq(bpfi_injector_attach(t.pid, NULL, &inj, &log), 0);
+	ck_assert_int_eq(bpfi_injector_send_fd(inj, fd, &tfd, &log), 0);
+	ck_assert_msg(bpfi_injector_map_fd(inj, tfd, 4096, PROT_READ | PROT_EXEC, exe_start, &addr,
+					   &log) == 0,
+		      "log: %s", buf);
+	ck_assert_msg((addr > exe_start ? addr - exe_start : exe_start - addr) < (2ull << 30),
+		      "mapped at %#llx, module at %#lx", (unsigned long long)addr, exe_start);
+	maps_perms(t.pid, addr, perms);
+	ck_assert_str_eq(perms, "r-xs");
+	bpfi_injector_detach(inj);
+	target_check_alive(&t);
+	close(fd);
+	target_stop(&t);
+}
+END_TEST
+
 Suite *injector_suite(void);
 Suite *injector_suite(void)
 {
@@ -231,6 +352,8 @@ Suite *injector_suite(void)
 	tcase_add_test(tc, no_such_process);
 	tcase_add_test(tc, already_traced);
 	tcase_add_test(tc, stopped_process_refused);
+	tcase_add_test(tc, shared_memory_through_passed_fd);
+	tcase_add_test(tc, code_mapped_near_a_module);
 	suite_add_tcase(s, tc);
 	return s;
 }

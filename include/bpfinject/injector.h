@@ -61,6 +61,21 @@ int bpfi_injector_write(struct bpfi_injector *inj, uint64_t addr, const void *bu
 			struct bpfi_log *log);
 
 /**
+ * @brief **bpfi_injector_send_fd()** gives the target a duplicate of our @fd (over a unix
+ * socket, SCM_RIGHTS; close-on-exec in the target). @return 0 and its number there
+ */
+int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
+			  struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_injector_map_fd()** maps @target_fd (MAP_SHARED, @prot) in the target; with
+ * @near non-zero, within rel32 reach (±2 GiB) of it, as trampolines must be.
+ * @return 0 and the address in the target
+ */
+int bpfi_injector_map_fd(struct bpfi_injector *inj, int target_fd, size_t size, int prot,
+			 uint64_t near, uint64_t *ret_addr, struct bpfi_log *log);
+
+/**
  * @brief **bpfi_elf_find_function()** finds function @name in the ELF file @path (.symtab,
  * .dynsym, then the separate debug file found by build id; `name` matches versioned symbols).
  * @param ret_off  the function's offset in the file (what a uprobe names)
