@@ -148,13 +148,13 @@ END_TEST
 
 /* Victims with RIP-relative data access in their first instructions. */
 int hook_victim_table[16] = { 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3 };
-__attribute__((noinline)) int hook_victim(int n);
-__attribute__((noinline)) int hook_victim(int n)
+__attribute__((noinline)) unsigned int hook_victim(int n);
+__attribute__((noinline)) unsigned int hook_victim(int n)
 {
-	int sum = hook_victim_table[0];
+	unsigned int sum = (unsigned int)hook_victim_table[0];
 
 	for (int i = 1; i < n && i < 16; i++)
-		sum = sum * 7 + hook_victim_table[i];
+		sum = sum * 7 + (unsigned int)hook_victim_table[i];
 	return sum;
 }
 
@@ -170,7 +170,7 @@ START_TEST(relocated_entry_runs)
 	char buf[256] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	uint8_t *tramp = MAP_FAILED;
-	int (*entry)(int);
+	unsigned int (*entry)(int);
 
 	/* A page within rel32 reach of the function: try below it, a few MiB down. */
 	for (uintptr_t hint = (func & ~(uintptr_t)(page - 1)) - (4u << 20); tramp == MAP_FAILED;
@@ -181,9 +181,9 @@ START_TEST(relocated_entry_runs)
 		bpfi_hook_relocate((const uint8_t *)func, 64, func, (uintptr_t)tramp, &r, &log), 0);
 	memcpy(tramp, r.code, r.code_len);
 	ck_assert_int_eq(mprotect(tramp, (size_t)page, PROT_READ | PROT_EXEC), 0);
-	entry = (int (*)(int))(uintptr_t)tramp;
+	entry = (unsigned int (*)(int))(uintptr_t)tramp;
 	for (int n = 0; n < 17; n++)
-		ck_assert_int_eq(entry(n), hook_victim(n));
+		ck_assert_uint_eq(entry(n), hook_victim(n));
 	munmap(tramp, (size_t)page);
 }
 END_TEST
