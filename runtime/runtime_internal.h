@@ -12,6 +12,7 @@
 #ifndef BPFI_RUNTIME_INTERNAL_H
 #define BPFI_RUNTIME_INTERNAL_H
 
+#include <linux/bpf.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,25 +36,30 @@ enum rt_kind {
 };
 
 struct rt_map {
-	struct bpfi_map_hdr *hdr;	/* in the arena */
-	uint32_t btf_fd_id;		/* BTF object id, 0 if none */
+	struct bpfi_map_hdr *hdr; /* in the arena */
+	uint32_t btf_fd_id; /* BTF object id, 0 if none */
 	uint32_t btf_key_type_id;
 	uint32_t btf_value_type_id;
 	uint32_t map_extra;
 };
 
 struct rt_prog {
-	uint32_t type;			/* enum bpf_prog_type */
+	uint32_t type; /* enum bpf_prog_type */
 	uint32_t expected_attach_type;
 	uint32_t insn_cnt;
-	struct bpf_insn *insns;		/* as loaded (pseudo ld_imm64 still present) */
-	struct bpf_insn *xlated;	/* relocated for this process: maps resolved to addresses */
-	struct bpfi_jit_image *image;	/* NULL when running with the interpreter */
+	struct bpf_insn *insns; /* as loaded (pseudo ld_imm64 still present) */
+	struct bpf_insn *xlated; /* relocated for this process: maps resolved to addresses */
+	struct bpfi_jit_image *image; /* NULL when running with the interpreter */
 	bpfi_jit_fn jit_func;
 	uint32_t nr_maps;
-	uint32_t *map_ids;		/* maps the program uses (held) */
+	uint32_t *map_ids; /* maps the program uses (held) */
 	char license[128];
 	uint8_t tag[8];
+	uint32_t btf_id; /* prog_btf_fd's BTF object id, 0 if none */
+	uint32_t uid; /* created_by_uid */
+	uint64_t load_time; /* CLOCK_BOOTTIME ns, as bpf_prog_info.load_time */
+	bool gpl;
+	bool jited; /* jit_func is set (else the interpreter runs it) */
 };
 
 struct rt_btf {
@@ -63,29 +69,30 @@ struct rt_btf {
 
 struct rt_link {
 	uint32_t prog_id;
-	uint32_t attach_type;		/* enum bpf_attach_type */
-	uint32_t perf_id;		/* the perf event the link attaches to, 0 if none */
+	uint32_t attach_type; /* enum bpf_attach_type */
+	uint32_t perf_id; /* the perf event the link attaches to, 0 if none */
 };
 
 /* A perf event: a uprobe/tracepoint attach point (recorded), or a BPF_OUTPUT buffer. */
 struct rt_perf {
-	uint32_t type;			/* PERF_TYPE_* or the uprobe PMU's type */
+	uint32_t type; /* PERF_TYPE_* or the uprobe PMU's type */
 	uint64_t config, config1, config2;
-	char *path;			/* uprobe: config1 read as a string, owned */
+	char *path; /* uprobe: config1 read as a string, owned */
 	pid_t pid;
 	int cpu;
 	bool enabled;
-	uint32_t prog_id;		/* attached program (IOC_SET_BPF or a link), 0 if none */
+	uint32_t prog_id; /* attached program (IOC_SET_BPF or a link), 0 if none */
 	uint64_t cookie;
-	uint64_t perfbuf_off;		/* BPF_OUTPUT: perf buffer in the arena, 0 until mmap */
+	uint64_t perfbuf_off; /* BPF_OUTPUT: perf buffer in the arena, 0 until mmap */
 	uint32_t data_pages;
 };
 
 struct rt_obj {
 	enum rt_kind kind;
-	uint32_t id;			/* per kind, as the kernel numbers them */
+	uint32_t id; /* per kind, as the kernel numbers them */
 	int refs;
-	ino_t ino;			/* of the memfd: the key from any fd */
+	bool fd_open; /* some fd of ours still names it (holds one of @refs) */
+	ino_t ino; /* of the memfd: the key from any fd */
 	char name[16];
 	union {
 		struct rt_map map;
@@ -104,23 +111,68 @@ struct runtime {
 	struct bpfi_arena *arena;
 	struct bpfi_env env;
 	bpfi_helper_fn helpers[BPFI_HELPER_MAX];
-	struct bpfi_prog_entry progs[RT_MAX_PROGS];	/* env.progs, by program id */
-	struct rt_obj **objs;				/* every live object */
+	struct bpfi_prog_entry progs[RT_MAX_PROGS]; /* env.progs, by program id */
+	struct rt_obj **objs; /* every live object */
 	uint32_t nr_objs, cap_objs;
 	uint32_t next_id[RT_PERF + 1];
+	dev_t memfd_dev; /* st_dev of every memfd (one tmpfs) */
+	struct bpfi_map_hdr *printk_ring; /* env.printk_ring, also arena printk_off */
+	bool finalizing; /* fini: puts no longer free */
 };
+
+/*
+ * Locking: runtime__rt.lock is recursive. bpfi_runtime_bpf() holds it for a whole command
+ * (PROG_TEST_RUN only while it takes its reference); the objects.c functions take it
+ * themselves, so they may be called with or without it held.
+ *
+ * Return conventions: -errno as the raw system call. runtime__mmap() returns the address or
+ * (void *)-errno (a value in [-4095, -1]), as the raw mmap system call.
+ */
+#define RT_ERR_PTR(err) ((void *)(long)(err))
+#define RT_IS_ERR(p)	((unsigned long)(p) > -4096UL)
+
+/* The kernel's internal ENOTSUPP: what a 6.x kernel returns for a missing map/prog op. */
+#define RT_ENOTSUPP 524
 
 extern struct runtime runtime__rt;
 
 /* objects.c */
 int runtime__obj_new(enum rt_kind kind, const char *name, struct rt_obj **ret_obj, int *ret_fd);
-struct rt_obj *runtime__obj_get_fd(int fd, enum rt_kind kind);	/* takes a ref; NULL: -EBADF/-EINVAL */
-struct rt_obj *runtime__obj_get_id(uint32_t id, enum rt_kind kind);
+struct rt_obj *runtime__obj_get_fd(int fd,
+				   enum rt_kind kind); /* takes a ref; NULL: -EBADF/-EINVAL */
+/* As runtime__obj_get_fd() with the kernel's error: -EBADF (not an fd), -EINVAL (not ours/kind). */
+int runtime__obj_lookup_fd(int fd, enum rt_kind kind, struct rt_obj **ret_obj);
+struct rt_obj *runtime__obj_get_id(uint32_t id, enum rt_kind kind); /* takes a ref */
+/* The smallest live id > @id of @kind, -ENOENT after the last (BPF_*_GET_NEXT_ID). */
+int runtime__obj_next_id(uint32_t id, enum rt_kind kind, uint32_t *ret_id);
+/* A new fd (>= 3, O_CLOEXEC) for @obj, as BPF_*_GET_FD_BY_ID: dups a live fd or makes one. */
+int runtime__obj_new_fd(struct rt_obj *obj);
+void runtime__obj_get(struct rt_obj *obj);
 void runtime__obj_put(struct rt_obj *obj);
-int runtime__obj_close_fd(int fd);	/* drops the fd's reference; the caller closes the fd */
+/* Closes @fd (raw system call); drops the fds' reference when no other fd names the object. */
+int runtime__obj_close_fd(int fd);
+bool runtime__obj_owns_fd(int fd);
+void runtime__obj_free_all(void); /* bpfi_runtime_fini() */
 
-/* bpf_cmd.c: one function per bpf command, attr already copied and size-checked */
+/* map_cmd.c */
+/* Copies an object name as the kernel's bpf_obj_name_cpy(): [A-Za-z0-9_.], -EINVAL otherwise. */
+int runtime__name_copy(char *dst, const char *src, size_t size);
+long runtime__map_cmd(int cmd, union bpf_attr *attr, unsigned int size);
+int runtime__map_get_info(struct rt_obj *obj, void *info, uint32_t *info_len);
+
+/* btf.c */
+int runtime__btf_load(union bpf_attr *attr, unsigned int size);
+int runtime__btf_get_info(struct rt_obj *obj, void *info, uint32_t *info_len);
+
+/* prog.c: PROG_LOAD, PROG_BIND_MAP */
+int runtime__prog_get_info(struct rt_obj *obj, void *info, uint32_t *info_len);
+int runtime__prog_bind_map(union bpf_attr *attr);
+void runtime__prog_release(struct rt_obj *obj);
+
+/* bpf_cmd.c: dispatch; @attr already copied and size-checked */
 long runtime__bpf(int cmd, void *attr, unsigned int size);
+/* Copies the kernel-style info struct out: the caller's @info_len bounds what is written. */
+int runtime__info_copy_out(void *uinfo, uint32_t *info_len, const void *info, uint32_t info_sz);
 
 /* prog.c */
 int runtime__prog_load(void *attr, unsigned int size);
@@ -129,10 +181,27 @@ int runtime__prog_test_run(void *attr, unsigned int size);
 /* perf.c */
 long runtime__perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
 long runtime__perf_ioctl(struct rt_obj *obj, unsigned long request, unsigned long arg);
+/*
+ * Called by runtime__obj_put() when the last reference to a perf event / link goes, *without*
+ * runtime__rt.lock held (they put the program and perf event they hold), before the free.
+ */
+void runtime__perf_release(struct rt_obj *obj);
+/* perf_event_set_bpf_prog(): @perf keeps the caller's reference to @prog on success. */
+int runtime__perf_attach_prog(struct rt_obj *perf, struct rt_obj *prog, uint64_t cookie);
+void runtime__perf_detach_prog(struct rt_obj *perf);
+int runtime__uprobe_pmu_type(void); /* -1: no uprobe PMU */
+
+/* link.c */
 int runtime__link_create(void *attr, unsigned int size);
+int runtime__link_detach(void *attr, unsigned int size);
+/* OBJ_GET_INFO_BY_FD of a link: copies struct bpf_link_info to @info, updates @info_len. */
+int runtime__link_get_info(struct rt_obj *obj, void *info, uint32_t *info_len);
+void runtime__link_release(struct rt_obj *obj);
 
 /* mmap.c */
 void *runtime__mmap(struct rt_obj *obj, void *addr, size_t len, int prot, int flags, off_t off);
+/* Forgets the bookkeeping of our mappings in [addr, addr+len) and unmaps; -errno. */
+int runtime__munmap(void *addr, size_t len, bool *ret_handled);
 
 /* epoll.c */
 int runtime__epoll_ctl(int epfd, int op, int fd, void *event, bool *ret_handled);

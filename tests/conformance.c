@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* Reader for manifest.tsv and the NAME.bin / NAME.mem files of the conformance suite. */
+#include "conformance.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "conformance.h"
 
 static int read_file(const char *path, uint8_t **ret_buf, size_t *ret_len)
 {

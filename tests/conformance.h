@@ -12,7 +12,7 @@ struct conformance_case {
 	char name[96];
 	struct bpf_insn *insns;
 	uint32_t insn_cnt;
-	uint8_t *mem;		/* NULL when the test has no memory */
+	uint8_t *mem; /* NULL when the test has no memory */
 	uint32_t mem_len;
 	uint64_t expected_r0;
 	char expected_error[128]; /* non-empty when the program must be rejected */

@@ -48,12 +48,12 @@ uint64_t bpfi_arena_alloc(struct bpfi_arena *arena, uint64_t size, uint64_t alig
 /** Parameters of BPF_MAP_CREATE that the arena needs (libbpf-style opts with a size). */
 struct bpfi_map_create_opts {
 	size_t sz;
-	uint32_t type;		/* enum bpf_map_type */
+	uint32_t type; /* enum bpf_map_type */
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
 	uint32_t map_flags;
-	const char *name;	/* may be NULL */
+	const char *name; /* may be NULL */
 };
 #define bpfi_map_create_opts__last_field name
 

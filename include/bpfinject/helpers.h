@@ -20,8 +20,8 @@ extern "C" {
 
 struct bpfi_env;
 
-typedef uint64_t (*bpfi_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
-				   uint64_t r5, const struct bpfi_env *env);
+typedef uint64_t (*bpfi_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				   const struct bpfi_env *env);
 
 /* Helper ids are the kernel's (enum bpf_func_id); the table covers ids below this. */
 #define BPFI_HELPER_MAX 212
@@ -37,8 +37,8 @@ struct bpfi_prog_entry {
 	const struct bpf_insn *insns;
 	uint32_t insn_cnt;
 	uint32_t flags;
-	bpfi_jit_fn jit_func;	/* NULL: run @insns with the interpreter */
-	uint64_t tail_entry;	/* address of the JIT'd tail-call entry, 0 if none */
+	bpfi_jit_fn jit_func; /* NULL: run @insns with the interpreter */
+	uint64_t tail_entry; /* address of the JIT'd tail-call entry, 0 if none */
 };
 
 /*
@@ -46,18 +46,23 @@ struct bpfi_prog_entry {
  * address is an immediate in JIT'd code. Fields are read-only while programs run.
  */
 struct bpfi_env {
-	char *arena;				/* base of the arena in this process */
-	uint32_t nr_cpus;			/* possible CPUs, as in the arena header */
-	int32_t unwind_helper_id;		/* conformance suite only ("unwind"), else -1 */
-	const bpfi_helper_fn *helpers;		/* by helper id, BPFI_HELPER_MAX entries */
-	const struct bpfi_prog_entry *progs;	/* by program id, for tail calls */
+	char *arena; /* base of the arena in this process */
+	uint32_t nr_cpus; /* possible CPUs, as in the arena header */
+	int32_t unwind_helper_id; /* conformance suite only ("unwind"), else -1 */
+	const bpfi_helper_fn *helpers; /* by helper id, BPFI_HELPER_MAX entries */
+	const struct bpfi_prog_entry *progs; /* by program id, for tail calls */
 	uint32_t max_progs;
 	uint32_t pad0;
-	struct bpfi_map_hdr *printk_ring;	/* trace_printk output (a ring buffer map), or NULL */
+	struct bpfi_map_hdr *printk_ring; /* trace_printk output (a ring buffer map), or NULL */
 	/* clock_gettime without a system call (vDSO or libc); NULL: raw system call. */
 	int (*clock_gettime)(int clock, void *ts);
-	uint64_t reserved[4];
+	uint32_t hwcaps; /* BPFI_HWCAP_*, from bpfi_helpers_hwcaps() */
+	uint32_t pad1;
+	uint64_t reserved[3];
 };
+
+/* CPU features the helpers may use (env->hwcaps); 0 is always safe, only slower. */
+#define BPFI_HWCAP_RDPID (1u << 0) /* rdpid reads the CPU number in ~1 ns (else lsl, ~15 ns) */
 
 /**
  * @brief **bpfi_helpers_fill()** stores the address of every helper this build implements in
@@ -66,6 +71,12 @@ struct bpfi_env {
  * would need relocations, and the stub has none.
  */
 void bpfi_helpers_fill(bpfi_helper_fn *table);
+
+/**
+ * @brief **bpfi_helpers_hwcaps()** probes (cpuid) the BPFI_HWCAP_* features of this machine,
+ * for env->hwcaps. Call it once when setting up an environment, not per helper call.
+ */
+uint32_t bpfi_helpers_hwcaps(void);
 
 /**
  * @brief **bpfi_helper_is_known()** tells whether @id is a helper this build implements

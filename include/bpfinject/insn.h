@@ -35,70 +35,70 @@ struct bpf_insn {
 #define BPF_ALU64	0x07
 
 #define BPF_SIZE(code) ((code)&0x18)
-#define BPF_W		0x00
-#define BPF_H		0x08
-#define BPF_B		0x10
-#define BPF_DW		0x18
+#define BPF_W	       0x00
+#define BPF_H	       0x08
+#define BPF_B	       0x10
+#define BPF_DW	       0x18
 
 #define BPF_MODE(code) ((code)&0xe0)
-#define BPF_IMM		0x00
-#define BPF_ABS		0x20
-#define BPF_IND		0x40
-#define BPF_MEM		0x60
-#define BPF_MEMSX	0x80
-#define BPF_ATOMIC	0xc0
+#define BPF_IMM	       0x00
+#define BPF_ABS	       0x20
+#define BPF_IND	       0x40
+#define BPF_MEM	       0x60
+#define BPF_MEMSX      0x80
+#define BPF_ATOMIC     0xc0
 
-#define BPF_OP(code)  ((code)&0xf0)
-#define BPF_ADD		0x00
-#define BPF_SUB		0x10
-#define BPF_MUL		0x20
-#define BPF_DIV		0x30
-#define BPF_OR		0x40
-#define BPF_AND		0x50
-#define BPF_LSH		0x60
-#define BPF_RSH		0x70
-#define BPF_NEG		0x80
-#define BPF_MOD		0x90
-#define BPF_XOR		0xa0
-#define BPF_MOV		0xb0
-#define BPF_ARSH	0xc0
-#define BPF_END		0xd0
+#define BPF_OP(code) ((code)&0xf0)
+#define BPF_ADD	     0x00
+#define BPF_SUB	     0x10
+#define BPF_MUL	     0x20
+#define BPF_DIV	     0x30
+#define BPF_OR	     0x40
+#define BPF_AND	     0x50
+#define BPF_LSH	     0x60
+#define BPF_RSH	     0x70
+#define BPF_NEG	     0x80
+#define BPF_MOD	     0x90
+#define BPF_XOR	     0xa0
+#define BPF_MOV	     0xb0
+#define BPF_ARSH     0xc0
+#define BPF_END	     0xd0
 
-#define BPF_JA		0x00
-#define BPF_JEQ		0x10
-#define BPF_JGT		0x20
-#define BPF_JGE		0x30
-#define BPF_JSET	0x40
-#define BPF_JNE		0x50
-#define BPF_JSGT	0x60
-#define BPF_JSGE	0x70
-#define BPF_CALL	0x80
-#define BPF_EXIT	0x90
-#define BPF_JLT		0xa0
-#define BPF_JLE		0xb0
-#define BPF_JSLT	0xc0
-#define BPF_JSLE	0xd0
+#define BPF_JA	 0x00
+#define BPF_JEQ	 0x10
+#define BPF_JGT	 0x20
+#define BPF_JGE	 0x30
+#define BPF_JSET 0x40
+#define BPF_JNE	 0x50
+#define BPF_JSGT 0x60
+#define BPF_JSGE 0x70
+#define BPF_CALL 0x80
+#define BPF_EXIT 0x90
+#define BPF_JLT	 0xa0
+#define BPF_JLE	 0xb0
+#define BPF_JSLT 0xc0
+#define BPF_JSLE 0xd0
 
 #define BPF_SRC(code) ((code)&0x08)
-#define BPF_K		0x00
-#define BPF_X		0x08
-#define BPF_TO_LE	0x00
-#define BPF_TO_BE	0x08
-#define BPF_FROM_LE	BPF_TO_LE
-#define BPF_FROM_BE	BPF_TO_BE
+#define BPF_K	      0x00
+#define BPF_X	      0x08
+#define BPF_TO_LE     0x00
+#define BPF_TO_BE     0x08
+#define BPF_FROM_LE   BPF_TO_LE
+#define BPF_FROM_BE   BPF_TO_BE
 
-#define BPF_FETCH	0x01
-#define BPF_XCHG	(0xe0 | BPF_FETCH)
-#define BPF_CMPXCHG	(0xf0 | BPF_FETCH)
+#define BPF_FETCH   0x01
+#define BPF_XCHG    (0xe0 | BPF_FETCH)
+#define BPF_CMPXCHG (0xf0 | BPF_FETCH)
 
-#define BPF_PSEUDO_MAP_FD	1
-#define BPF_PSEUDO_MAP_VALUE	2
-#define BPF_PSEUDO_BTF_ID	3
-#define BPF_PSEUDO_FUNC		4
-#define BPF_PSEUDO_MAP_IDX	5
+#define BPF_PSEUDO_MAP_FD	 1
+#define BPF_PSEUDO_MAP_VALUE	 2
+#define BPF_PSEUDO_BTF_ID	 3
+#define BPF_PSEUDO_FUNC		 4
+#define BPF_PSEUDO_MAP_IDX	 5
 #define BPF_PSEUDO_MAP_IDX_VALUE 6
-#define BPF_PSEUDO_CALL		1
-#define BPF_PSEUDO_KFUNC_CALL	2
+#define BPF_PSEUDO_CALL		 1
+#define BPF_PSEUDO_KFUNC_CALL	 2
 
 #define MAX_BPF_REG 11
 #endif

@@ -39,8 +39,7 @@ long bpfi_map_get_next_key(struct bpfi_map_hdr *map, const void *key, void *next
 void *bpfi_ringbuf_reserve(struct bpfi_map_hdr *map, uint64_t size, uint64_t flags);
 void bpfi_ringbuf_submit(void *sample, uint64_t flags);
 void bpfi_ringbuf_discard(void *sample, uint64_t flags);
-long bpfi_ringbuf_output(struct bpfi_map_hdr *map, const void *data, uint64_t size,
-			 uint64_t flags);
+long bpfi_ringbuf_output(struct bpfi_map_hdr *map, const void *data, uint64_t size, uint64_t flags);
 uint64_t bpfi_ringbuf_query(struct bpfi_map_hdr *map, uint64_t flags);
 
 /*

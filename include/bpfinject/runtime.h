@@ -27,9 +27,9 @@ extern "C" {
 
 struct bpfi_runtime_opts {
 	size_t sz;
-	size_t arena_size;		/* 0: default (256 MiB, sparse) */
-	enum bpfi_jit_backend backend;	/* how PROG_TEST_RUN runs programs here */
-	bool no_verify;			/* skip the load-time check (warned about by the CLI) */
+	size_t arena_size; /* 0: default (256 MiB, sparse) */
+	enum bpfi_jit_backend backend; /* how PROG_TEST_RUN runs programs here */
+	bool no_verify; /* skip the load-time check (warned about by the CLI) */
 };
 #define bpfi_runtime_opts__last_field no_verify
 
@@ -65,7 +65,7 @@ struct bpfi_printk_line {
 	uint32_t tid;
 	uint32_t cpu;
 	char comm[16];
-	const char *msg;	/* NUL-terminated, valid during the callback */
+	const char *msg; /* NUL-terminated, valid during the callback */
 };
 
 /**
@@ -74,6 +74,36 @@ struct bpfi_printk_line {
  */
 int bpfi_runtime_drain_printk(void (*fn)(const struct bpfi_printk_line *line, void *cookie),
 			      void *cookie);
+
+/**
+ * struct bpfi_runtime_attach - a program recorded on a perf event (tracepoint or uprobe), by
+ * LINK_CREATE or PERF_EVENT_IOC_SET_BPF. Rewriting the target to fire it comes later.
+ * @name: uprobe: the path; tracepoint: "category:event" (NULL without tracefs); valid
+ *        during the callback only
+ */
+struct bpfi_runtime_attach {
+	uint32_t perf_id; /* the perf event's object id (PERF_EVENT_IOC_ID) */
+	uint32_t prog_id;
+	uint32_t link_id; /* 0: attached with PERF_EVENT_IOC_SET_BPF */
+	uint32_t perf_type; /* PERF_TYPE_TRACEPOINT (2) or the uprobe PMU's type */
+	uint64_t config; /* tracepoint id; uprobe: bit 0 retprobe, bits 32-63 ref_ctr_offset */
+	uint64_t offset; /* uprobe: file offset of the probed instruction */
+	uint64_t cookie; /* bpf_cookie of the link */
+	const char *name;
+	pid_t pid; /* -1: every process */
+	int cpu;
+	bool enabled;
+	bool uprobe;
+	bool retprobe;
+};
+
+/**
+ * @brief **bpfi_runtime_foreach_attach()** calls @fn for each recorded attachment (a
+ * snapshot: @fn may call into the runtime); a non-zero return from @fn stops the walk.
+ * @return the number of attachments visited, or a negative errno
+ */
+int bpfi_runtime_foreach_attach(int (*fn)(const struct bpfi_runtime_attach *attach, void *cookie),
+				void *cookie);
 
 #ifdef __cplusplus
 }

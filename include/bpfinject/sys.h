@@ -12,36 +12,36 @@
 #include <stdint.h>
 
 /* errno values (x86-64 Linux); freestanding code cannot include <errno.h>. */
-#define BPFI_EPERM	1
-#define BPFI_ENOENT	2
-#define BPFI_ESRCH	3
-#define BPFI_EINTR	4
-#define BPFI_E2BIG	7
-#define BPFI_EBADF	9
-#define BPFI_EAGAIN	11
-#define BPFI_ENOMEM	12
-#define BPFI_EFAULT	14
-#define BPFI_EBUSY	16
-#define BPFI_EEXIST	17
-#define BPFI_EINVAL	22
-#define BPFI_ENOSPC	28
-#define BPFI_ERANGE	34
-#define BPFI_ENOSYS	38
-#define BPFI_ENOTSUP	95
-#define BPFI_ETIMEDOUT	110
+#define BPFI_EPERM     1
+#define BPFI_ENOENT    2
+#define BPFI_ESRCH     3
+#define BPFI_EINTR     4
+#define BPFI_E2BIG     7
+#define BPFI_EBADF     9
+#define BPFI_EAGAIN    11
+#define BPFI_ENOMEM    12
+#define BPFI_EFAULT    14
+#define BPFI_EBUSY     16
+#define BPFI_EEXIST    17
+#define BPFI_EINVAL    22
+#define BPFI_ENOSPC    28
+#define BPFI_ERANGE    34
+#define BPFI_ENOSYS    38
+#define BPFI_ENOTSUP   95
+#define BPFI_ETIMEDOUT 110
 
 /* System call numbers used by freestanding code (x86-64). */
-#define BPFI_NR_getpid	       39
-#define BPFI_NR_gettid	       186
-#define BPFI_NR_getuid	       102
-#define BPFI_NR_getgid	       104
-#define BPFI_NR_kill	       62
-#define BPFI_NR_tgkill	       234
-#define BPFI_NR_prctl	       157
-#define BPFI_NR_clock_gettime  228
-#define BPFI_NR_getcpu	       309
+#define BPFI_NR_getpid		 39
+#define BPFI_NR_gettid		 186
+#define BPFI_NR_getuid		 102
+#define BPFI_NR_getgid		 104
+#define BPFI_NR_kill		 62
+#define BPFI_NR_tgkill		 234
+#define BPFI_NR_prctl		 157
+#define BPFI_NR_clock_gettime	 228
+#define BPFI_NR_getcpu		 309
 #define BPFI_NR_process_vm_readv 310
-#define BPFI_NR_getrandom      318
+#define BPFI_NR_getrandom	 318
 
 static inline long bpfi_syscall0(long n)
 {
