@@ -278,6 +278,113 @@ START_TEST(modules_and_addresses)
 }
 END_TEST
 
+/*
+ * A whole entry hook inside this process: relocate, build the trampoline next to the victim,
+ * patch its entry, call it. The dispatcher sees the arguments in a kernel-layout pt_regs and
+ * can override the result; unpatching restores every byte.
+ */
+struct seen_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip,
+		cs, flags, sp, ss;
+};
+_Static_assert(sizeof(struct seen_regs) == 168, "kernel pt_regs layout");
+
+static struct seen_regs last_regs;
+static int dispatch_calls;
+static volatile int victim_runs;
+
+__attribute__((noinline)) long entry_victim(long a, long b, long c);
+__attribute__((noinline)) long entry_victim(long a, long b, long c)
+{
+	victim_runs++;
+	return a * 100 + b * 10 + c + hook_victim_table[3];
+}
+
+static uint64_t test_dispatch(struct seen_regs *regs, uint64_t cookie)
+{
+	last_regs = *regs;
+	dispatch_calls++;
+	if (cookie == 2) {
+		regs->ax = 4242;
+		return 1;
+	}
+	if (cookie == 3)
+		regs->si = 9; /* a program rewriting an argument register */
+	return 0;
+}
+
+static uint8_t *map_near(uintptr_t addr, size_t len)
+{
+	uint8_t *p = MAP_FAILED;
+
+	for (uintptr_t hint = (addr & ~(uintptr_t)4095) - (8u << 20); p == MAP_FAILED;
+	     hint -= (1u << 20))
+		p = mmap((void *)hint, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	return p;
+}
+
+static void patch_text(uintptr_t at, const void *bytes, size_t n)
+{
+	uintptr_t page = at & ~(uintptr_t)4095;
+
+	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
+	memcpy((void *)at, bytes, n);
+	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_EXEC), 0);
+}
+
+START_TEST(entry_hook_in_process)
+{
+	uintptr_t func = (uintptr_t)entry_victim;
+	struct bpfi_relocation r;
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	uint8_t orig[BPFI_PATCH_LEN], jmp[BPFI_PATCH_LEN] = { 0xe9 };
+	uint8_t *tramp = map_near(func, 4096);
+	long (*volatile victim)(long, long, long) = entry_victim;
+	size_t len;
+	int32_t rel;
+
+	memcpy(orig, (void *)func, sizeof(orig));
+	ck_assert_int_eq(bpfi_hook_relocate((const uint8_t *)func, 64, func,
+					    (uintptr_t)tramp + bpfi_tramp_reloc_offset(), &r, &log),
+			 0);
+	for (uint64_t cookie = 1; cookie <= 3; cookie++) {
+		struct bpfi_tramp_opts o = {
+			.site_addr = func,
+			.tramp_addr = (uintptr_t)tramp,
+			.reloc_addr = (uintptr_t)tramp + bpfi_tramp_reloc_offset(),
+			.reloc = &r,
+			.dispatch_addr = (uintptr_t)test_dispatch,
+			.cookie = cookie,
+		};
+		int runs = victim_runs;
+		long expect = cookie == 2 ? 4242 : cookie == 3 ? 194 : 124;
+
+		ck_assert_int_eq(mprotect(tramp, 4096, PROT_READ | PROT_WRITE), 0);
+		ck_assert_msg(bpfi_tramp_build(&o, tramp, 4096, &len, &log) == 0, "%s", buf);
+		ck_assert_int_eq(mprotect(tramp, 4096, PROT_READ | PROT_EXEC), 0);
+		rel = (int32_t)((intptr_t)tramp - (intptr_t)(func + BPFI_PATCH_LEN));
+		memcpy(jmp + 1, &rel, 4);
+		patch_text(func, jmp, sizeof(jmp));
+		ck_assert_int_eq(victim(1, 2, 3), expect);
+		ck_assert_int_eq(victim_runs, runs + (cookie == 2 ? 0 : 1));
+		ck_assert_uint_eq(last_regs.di, 1);
+		ck_assert_uint_eq(last_regs.dx, 3);
+		ck_assert_uint_eq(last_regs.ip, func);
+		ck_assert_uint_eq(last_regs.sp % 16, 8); /* at entry: just after the call */
+		ck_assert_uint_eq(*(uintptr_t *)last_regs.sp != 0, 1);
+		ck_assert_uint_eq(last_regs.orig_ax, (unsigned long)-1);
+		patch_text(func, orig, sizeof(orig));
+	}
+	ck_assert_int_eq(dispatch_calls, 3);
+	ck_assert_mem_eq((void *)func, orig, sizeof(orig));
+	ck_assert_int_eq(victim(1, 2, 3), 124);
+	ck_assert_int_eq(dispatch_calls, 3);
+	munmap(tramp, 4096);
+}
+END_TEST
+
 Suite *hook_suite(void);
 Suite *hook_suite(void)
 {
@@ -286,6 +393,7 @@ Suite *hook_suite(void)
 
 	tcase_add_loop_test(tc, relocate_case, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, relocated_entry_runs);
+	tcase_add_test(tc, entry_hook_in_process);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("symbols");
 	tcase_add_test(tc, symbols_match_the_loader);

@@ -132,6 +132,39 @@ struct bpfi_relocation {
 int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t new_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
 
+/* Upper bound of one trampoline: frame code (~330 bytes) twice reloaded, plus relocations. */
+#define BPFI_TRAMP_MAX 1024
+
+/**
+ * struct bpfi_tramp_opts - one function-entry trampoline.
+ * @site_addr:     the hooked address (what the programs see as regs->ip)
+ * @tramp_addr:    where the trampoline will live in the target
+ * @reloc_addr:    the address @reloc was relocated for: @tramp_addr +
+ *                 bpfi_tramp_reloc_offset()
+ * @reloc:         the displaced instructions (bpfi_hook_relocate())
+ * @dispatch_addr: `uint64_t dispatch(struct pt_regs *regs, uint64_t cookie)` in the target;
+ *                 a non-zero result returns from the function at once with regs->ax
+ * @cookie:        passed to dispatch (which site this is)
+ */
+struct bpfi_tramp_opts {
+	uint64_t site_addr;
+	uint64_t tramp_addr;
+	uint64_t reloc_addr;
+	const struct bpfi_relocation *reloc;
+	uint64_t dispatch_addr;
+	uint64_t cookie;
+};
+
+/** @brief **bpfi_tramp_reloc_offset()** where a trampoline's displaced instructions start. */
+size_t bpfi_tramp_reloc_offset(void);
+
+/**
+ * @brief **bpfi_tramp_build()** writes the trampoline's machine code into @out.
+ * @return 0 and its length, or -E2BIG / -EINVAL with one line in @log
+ */
+int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t size, size_t *ret_len,
+		     struct bpfi_log *log);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-site trampoline of a function-entry hook (DESIGN.md D5). The site's first bytes
+ * become `jmp trampoline`; the trampoline
+ *
+ *   1. steps below the red zone and reserves a kernel-layout x86-64 struct pt_regs,
+ *   2. stores every general register, the flags, and ip/sp/cs/ss/orig_ax as a uprobe sees
+ *      them (ip = the probed address, sp = the stack pointer at the site),
+ *   3. calls dispatch(regs, cookie) on a 16-byte aligned stack,
+ *   4. if dispatch returned non-zero (bpf_override_return at a function entry), reloads the
+ *      registers (ax holds the forced return value) and returns to the caller without running
+ *      the function;
+ *   5. otherwise reloads every register and flag as the program may have left them in regs
+ *      (so a program cannot break the function: only what it deliberately wrote changes),
+ *      runs the displaced instructions and jumps back behind the patch.
+ *
+ * Only general registers are saved: dispatch, the helpers and JIT'd programs are built with
+ * -mgeneral-regs-only and never touch vector or x87 state.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "injector_internal.h"
+
+/* struct pt_regs (arch/x86/include/asm/ptrace.h), offsets of the fields we write. */
+enum {
+	PT_R15 = 0,
+	PT_R14 = 8,
+	PT_R13 = 16,
+	PT_R12 = 24,
+	PT_BP = 32,
+	PT_BX = 40,
+	PT_R11 = 48,
+	PT_R10 = 56,
+	PT_R9 = 64,
+	PT_R8 = 72,
+	PT_AX = 80,
+	PT_CX = 88,
+	PT_DX = 96,
+	PT_SI = 104,
+	PT_DI = 112,
+	PT_ORIG_AX = 120,
+	PT_IP = 128,
+	PT_CS = 136,
+	PT_FLAGS = 144,
+	PT_SP = 152,
+	PT_SS = 160,
+	PT_SIZE = 168,
+};
+
+/* Red zone (128) + pt_regs, rounded so that the frame keeps 8-byte alignment. */
+#define FRAME (128 + PT_SIZE)
+
+/* x86 register numbers, and where each lands in pt_regs. */
+static const struct {
+	uint8_t reg;
+	uint8_t off;
+} gprs[] = {
+	{ 0, PT_AX },	{ 1, PT_CX },	{ 2, PT_DX },	{ 3, PT_BX },	{ 5, PT_BP },
+	{ 6, PT_SI },	{ 7, PT_DI },	{ 8, PT_R8 },	{ 9, PT_R9 },	{ 10, PT_R10 },
+	{ 11, PT_R11 }, { 12, PT_R12 }, { 13, PT_R13 }, { 14, PT_R14 }, { 15, PT_R15 },
+};
+
+struct tbuf {
+	uint8_t *p;
+	size_t len, size;
+	int err;
+};
+
+static void put(struct tbuf *b, const void *bytes, size_t n)
+{
+	if (b->err || b->len + n > b->size) {
+		b->err = -E2BIG;
+		return;
+	}
+	memcpy(b->p + b->len, bytes, n);
+	b->len += n;
+}
+
+static void put1(struct tbuf *b, uint8_t v)
+{
+	put(b, &v, 1);
+}
+
+static void put4(struct tbuf *b, uint32_t v)
+{
+	put(b, &v, 4);
+}
+
+static void put8(struct tbuf *b, uint64_t v)
+{
+	put(b, &v, 8);
+}
+
+/* mov [rsp+off], reg  (store) or  mov reg, [rsp+off]  (load); off < 256 after the reservation. */
+static void mov_rsp(struct tbuf *b, uint8_t reg, uint8_t off, bool load)
+{
+	put1(b, 0x48 | (reg >= 8 ? 0x04 : 0)); /* REX.W, REX.R for r8-r15 */
+	put1(b, load ? 0x8b : 0x89);
+	/* mod=10 (disp32) would also do; disp8 covers offsets < 128, else use disp32. */
+	if (off < 128) {
+		put1(b, 0x44 | (uint8_t)((reg & 7) << 3)); /* mod=01 rm=100 (SIB) */
+		put1(b, 0x24); /* SIB: base=rsp, no index */
+		put1(b, off);
+	} else {
+		put1(b, 0x84 | (uint8_t)((reg & 7) << 3)); /* mod=10 rm=100 (SIB) */
+		put1(b, 0x24);
+		put4(b, off);
+	}
+}
+
+/* mov qword [rsp+off], imm32 (sign-extended) */
+static void mov_rsp_imm(struct tbuf *b, uint8_t off, int32_t imm)
+{
+	put(b, "\x48\xc7\x84\x24", 4);
+	put4(b, off);
+	put4(b, (uint32_t)imm);
+}
+
+/* mov reg, imm64 */
+static void movabs(struct tbuf *b, uint8_t reg, uint64_t imm)
+{
+	put1(b, 0x48 | (reg >= 8 ? 0x01 : 0));
+	put1(b, 0xb8 | (reg & 7));
+	put8(b, imm);
+}
+
+static void save_frame(struct tbuf *b, uint64_t site_addr)
+{
+	put(b, "\x48\x8d\xa4\x24", 4); /* lea rsp, [rsp - FRAME] */
+	put4(b, (uint32_t)-FRAME);
+	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
+		mov_rsp(b, gprs[i].reg, gprs[i].off, false);
+	put1(b, 0x9c); /* pushfq */
+	put1(b, 0x58); /* pop rax */
+	mov_rsp(b, 0, PT_FLAGS, false); /* regs->flags = rax */
+	put(b, "\x48\x8d\x84\x24", 4); /* lea rax, [rsp + FRAME]: sp at the site */
+	put4(b, FRAME);
+	mov_rsp(b, 0, PT_SP, false);
+	movabs(b, 0, site_addr);
+	mov_rsp(b, 0, PT_IP, false);
+	mov_rsp_imm(b, PT_ORIG_AX, -1);
+	mov_rsp_imm(b, PT_CS, 0x33); /* __USER_CS */
+	mov_rsp_imm(b, PT_SS, 0x2b); /* __USER_DS */
+}
+
+static void call_dispatch(struct tbuf *b, uint64_t dispatch, uint64_t cookie)
+{
+	put(b, "\x48\x89\xe7", 3); /* mov rdi, rsp: the pt_regs */
+	movabs(b, 6, cookie); /* mov rsi, cookie */
+	put(b, "\x48\x89\xe3", 3); /* mov rbx, rsp (rbx is saved, callee-saved) */
+	put(b, "\x48\x83\xe4\xf0", 4); /* and rsp, -16 */
+	movabs(b, 0, dispatch); /* mov rax, dispatch */
+	put(b, "\xff\xd0", 2); /* call rax */
+	put(b, "\x48\x89\xdc", 3); /* mov rsp, rbx */
+}
+
+static void restore_frame(struct tbuf *b)
+{
+	mov_rsp(b, 0, PT_FLAGS, true); /* mov rax, regs->flags */
+	put1(b, 0x50); /* push rax: below the frame, free stack */
+	put1(b, 0x9d); /* popfq */
+	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
+		mov_rsp(b, gprs[i].reg, gprs[i].off, true);
+	put(b, "\x48\x8d\xa4\x24", 4); /* lea rsp, [rsp + FRAME] (lea keeps the flags) */
+	put4(b, FRAME);
+}
+
+int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t size, size_t *ret_len,
+		     struct bpfi_log *log)
+{
+	struct tbuf b = { .p = out, .size = size };
+	size_t jnz_at, reloc_at;
+	int64_t rel;
+
+	save_frame(&b, opts->site_addr);
+	call_dispatch(&b, opts->dispatch_addr, opts->cookie);
+	put(&b, "\x48\x85\xc0", 3); /* test rax, rax */
+	put(&b, "\x0f\x85", 2); /* jnz override (rel32, patched below) */
+	jnz_at = b.len;
+	put4(&b, 0);
+	restore_frame(&b);
+	/* The displaced instructions were relocated for the address they land at: here. */
+	reloc_at = b.len;
+	if (!b.err && opts->tramp_addr + reloc_at != opts->reloc_addr)
+		return bpfi_log_err(log, -EINVAL,
+				    "bug: displaced code relocated for 0x%llx, lands at 0x%llx",
+				    (unsigned long long)opts->reloc_addr,
+				    (unsigned long long)(opts->tramp_addr + reloc_at));
+	put(&b, opts->reloc->code, opts->reloc->code_len);
+	/* override: the function does not run; return to its caller with regs->ax. */
+	rel = (int64_t)b.len - (int64_t)(jnz_at + 4);
+	if (!b.err)
+		memcpy(out + jnz_at, &(int32_t){ (int32_t)rel }, 4);
+	restore_frame(&b);
+	put1(&b, 0xc3); /* ret */
+	if (b.err)
+		return bpfi_log_err(log, b.err, "trampoline for 0x%llx does not fit in %zu bytes",
+				    (unsigned long long)opts->site_addr, size);
+	*ret_len = b.len;
+	return 0;
+}
+
+size_t bpfi_tramp_reloc_offset(void)
+{
+	uint8_t scratch[BPFI_TRAMP_MAX];
+	struct tbuf b = { .p = scratch, .size = sizeof(scratch) };
+
+	/* The same emitters as bpfi_tramp_build() up to the displaced code: the sizes agree. */
+	save_frame(&b, 0);
+	call_dispatch(&b, 0, 0);
+	b.len += 3 + 2 + 4; /* test rax, rax; jnz rel32 */
+	restore_frame(&b);
+	return b.len;
+}
