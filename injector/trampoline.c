@@ -202,6 +202,40 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 	return 0;
 }
 
+/*
+ * The return trampoline, one per target: a hooked function whose return was claimed returns
+ * here. Its stack pointer is then just above the slot that held our address; we take one
+ * more slot for the real return address, build the pt_regs (ax = the return value), ask
+ * dispatch_return for the real address (it runs the return programs), and return there.
+ */
+int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *out, size_t size,
+			    size_t *ret_len, struct bpfi_log *log)
+{
+	struct tbuf b = { .p = out, .size = size };
+
+	put1(&b, 0x50); /* push rax: the slot for the real return address */
+	save_frame(&b, 0); /* ip is filled in by dispatch_return */
+	put(&b, "\x48\x83\x84\x24", 4); /* add qword [rsp+PT_SP], 8: sp as after the ret */
+	put4(&b, PT_SP);
+	put1(&b, 8);
+	put(&b, "\x48\x89\xe7", 3); /* mov rdi, rsp */
+	movabs(&b, 6, block); /* mov rsi, block */
+	put(&b, "\x48\x89\xe3", 3); /* mov rbx, rsp */
+	put(&b, "\x48\x83\xe4\xf0", 4); /* and rsp, -16 */
+	movabs(&b, 0, dispatch_return);
+	put(&b, "\xff\xd0", 2); /* call rax */
+	put(&b, "\x48\x89\xdc", 3); /* mov rsp, rbx */
+	put(&b, "\x48\x89\x84\x24", 4); /* mov [rsp+FRAME], rax: the slot */
+	put4(&b, FRAME);
+	restore_frame(&b);
+	put1(&b, 0xc3); /* ret: to the real return address */
+	if (b.err)
+		return bpfi_log_err(log, b.err, "return trampoline does not fit in %zu bytes",
+				    size);
+	*ret_len = b.len;
+	return 0;
+}
+
 size_t bpfi_tramp_reloc_offset(void)
 {
 	uint8_t scratch[BPFI_TRAMP_MAX];

@@ -165,6 +165,14 @@ size_t bpfi_tramp_reloc_offset(void);
 int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t size, size_t *ret_len,
 		     struct bpfi_log *log);
 
+/**
+ * @brief **bpfi_tramp_build_return()** writes the return trampoline of a target: it calls
+ * `uint64_t dispatch_return(struct pt_regs *regs, void *block)` and returns to the address
+ * that gives. @return 0 and its length in @ret_len
+ */
+int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *out, size_t size,
+			    size_t *ret_len, struct bpfi_log *log);
+
 #ifdef __cplusplus
 }
 #endif

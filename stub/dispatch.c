@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What a trampoline calls: run the programs attached at a site, with a kernel-layout pt_regs
+ * as their context, under a per-thread recursion guard; for return probes, swap the return
+ * address for the return trampoline and keep the real one on a per-thread shadow stack
+ * validated by stack pointer (the kernel's uretprobe scheme, kernel/events/uprobes.c).
+ * Freestanding: part of the stub.
+ */
+#include "dispatch.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <bpfinject/target.h>
+
+/* pt_regs fields by index (offset / 8). */
+#define PT_AX 10
+#define PT_IP 16
+#define PT_SP 19
+
+/* The thread pointer: %fs:0 is the TCB's self pointer on x86-64 (glibc and musl alike). */
+static inline uint64_t thread_pointer(void)
+{
+	uint64_t tp;
+
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+/*
+ * Finds or claims this thread's slot: open addressing on the thread pointer, claimed with a
+ * compare-and-swap so two new threads never share one. Slots of exited threads stay claimed
+ * (glibc reuses thread control blocks, and so the slots) — a full table means misses, not
+ * failures.
+ */
+static struct bpfi_thread_state *thread_state(const struct bpfi_target_hdr *t)
+{
+	struct bpfi_thread_state *tab = (struct bpfi_thread_state *)(uintptr_t)t->threads;
+	uint64_t key = thread_pointer();
+	uint32_t h = (uint32_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 40);
+
+	for (uint32_t n = 0; n < BPFI_MAX_THREADS; n++) {
+		struct bpfi_thread_state *ts = &tab[(h + n) & (BPFI_MAX_THREADS - 1)];
+		uint64_t cur = atomic_load_explicit(&ts->key, memory_order_relaxed);
+
+		if (cur == key)
+			return ts;
+		if (cur)
+			continue;
+		/* Only this thread writes its slot after the claim; relaxed is enough. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &ts->key, &cur, key, memory_order_relaxed, memory_order_relaxed))
+			return ts;
+		if (cur == key)
+			return ts;
+	}
+	return 0;
+}
+
+/* Frames whose stack slot is at or below @sp belong to functions that already left. */
+static void drop_stale_frames(struct bpfi_thread_state *ts, uint64_t sp)
+{
+	while (ts->nr_frames && ts->frames[ts->nr_frames - 1].sp <= sp)
+		ts->nr_frames--;
+}
+
+uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
+{
+	const struct bpfi_target_hdr *t = (const struct bpfi_target_hdr *)(uintptr_t)site->block;
+	struct bpfi_thread_state *ts = thread_state(t);
+	uint64_t sp = regs[PT_SP];
+
+	if (!ts || ts->depth) {
+		atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
+		return 0;
+	}
+	atomic_fetch_add_explicit(&site->hits, 1, memory_order_relaxed);
+	ts->depth++;
+	for (uint32_t i = 0; i < site->nr_entry && i < BPFI_SITE_MAX_PROGS; i++)
+		((bpfi_jit_fn)(uintptr_t)site->entry_progs[i])((uint64_t)(uintptr_t)regs, 0);
+	if (site->nr_return) {
+		drop_stale_frames(ts, sp);
+		if (ts->nr_frames < BPFI_URETPROBE_DEPTH) {
+			uint64_t *slot = (uint64_t *)(uintptr_t)sp;
+			struct bpfi_shadow_frame *f = &ts->frames[ts->nr_frames++];
+
+			f->ret_addr = *slot;
+			f->sp = sp;
+			f->site = (uint64_t)(uintptr_t)site;
+			*slot = t->ret_tramp;
+		} else {
+			atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
+		}
+	}
+	ts->depth--;
+	return 0;
+}
+
+/*
+ * Called by the return trampoline with regs->sp just above the return address that was
+ * ours: the matching frame is the one whose slot was at regs->sp - 8; deeper frames were
+ * skipped by longjmp or an exception and are dropped. Returns the real return address.
+ */
+uint64_t stub_dispatch_return(uint64_t *regs, const struct bpfi_target_hdr *t)
+{
+	struct bpfi_thread_state *ts = thread_state(t);
+	struct bpfi_shadow_frame f;
+	struct bpfi_site *site;
+
+	/* A frame was pushed by this thread, so its slot exists and nr_frames > 0. */
+	while (ts->nr_frames > 1 && ts->frames[ts->nr_frames - 1].sp < regs[PT_SP] - 8)
+		ts->nr_frames--;
+	f = ts->frames[--ts->nr_frames];
+	site = (struct bpfi_site *)(uintptr_t)f.site;
+	regs[PT_IP] = f.ret_addr;
+	ts->depth++;
+	for (uint32_t i = 0; i < site->nr_return && i < BPFI_SITE_MAX_PROGS; i++)
+		((bpfi_jit_fn)(uintptr_t)site->return_progs[i])((uint64_t)(uintptr_t)regs, 0);
+	ts->depth--;
+	return f.ret_addr;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The stub's entry points called by trampolines (stub/dispatch.c). */
+#ifndef BPFI_STUB_DISPATCH_H
+#define BPFI_STUB_DISPATCH_H
+
+#include <stdint.h>
+
+#include <bpfinject/target.h>
+
+uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site);
+uint64_t stub_dispatch_return(uint64_t *regs, const struct bpfi_target_hdr *t);
+
+#endif
