@@ -6,6 +6,9 @@
 #include <bpfinject/common.h>
 
 static void log_vappend(struct bpfi_log *log, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void log_vappend(struct bpfi_log *log, const char *fmt, va_list ap)
 {
 	size_t room = 0;
 	char *dst = NULL;
