@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <bpfinject/common.h>
+#include <bpfinject/target.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,12 @@ int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
  */
 int bpfi_injector_map_fd(struct bpfi_injector *inj, int target_fd, size_t size, int prot,
 			 uint64_t near, uint64_t *ret_addr, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_stub_image()** the stub built into bpfinject: position-independent bytes
+ * starting with a struct bpfi_stub_header, valid for the life of the process.
+ */
+int bpfi_stub_image(const uint8_t **ret_image, size_t *ret_size, struct bpfi_log *log);
 
 /**
  * @brief **bpfi_elf_find_function()** finds function @name in the ELF file @path (.symtab,

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stub image's header, at offset 0 (struct bpfi_stub_header in target.h): the offsets of
+ * its entry points, computed by the linker as differences within one section, so the image
+ * needs no relocation wherever it is mapped.
+ */
+	.section .stub_header, "a"
+	.globl	stub_header
+	.hidden	stub_header
+	.balign	8
+stub_header:
+	.long	0x42555453			/* magic = BPFI_STUB_MAGIC ("STUB") */
+	.long	1				/* version */
+	.long	__stub_end - stub_header	/* size of the image */
+	.long	bpfi_helpers_fill - stub_header	/* helpers_fill */
+	.long	stub_dispatch_entry - stub_header	/* dispatch_entry */
+	.long	stub_dispatch_return - stub_header	/* dispatch_return */
+	.long	bpfi_tail_call_target - stub_header	/* tail_call_target */
+	.long	bpfi_interp_run - stub_header	/* interp_run */
+
+	.section .note.GNU-stack, "", @progbits
