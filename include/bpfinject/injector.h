@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <bpfinject/common.h>
+#include <bpfinject/jit.h>
 #include <bpfinject/target.h>
 
 #ifdef __cplusplus
@@ -179,6 +180,66 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
  */
 int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *out, size_t size,
 			    size_t *ret_len, struct bpfi_log *log);
+
+/*
+ * An injected process: the stub, the arena, the target block and code areas mapped into it,
+ * probes patched in and out. See injector/inject.c for the layout.
+ */
+struct bpfi_target;
+
+struct bpfi_target_opts {
+	size_t sz;
+	int arena_fd; /* the session's arena (memfd); borrowed */
+	unsigned int timeout_ms; /* per ptrace wait; 0: default */
+};
+#define bpfi_target_opts__last_field timeout_ms
+
+/**
+ * @brief **bpfi_target_open()** maps the stub, the arena, a target block and per-thread state
+ * into process @pid (stopping it only for the remote calls) and leaves it running, nothing
+ * patched yet. On failure nothing is left stopped; what was mapped stays unused.
+ */
+int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi_target **ret_t,
+		     struct bpfi_log *log);
+/** @brief **bpfi_target_close()** frees the host side; the target keeps what it has. */
+void bpfi_target_close(struct bpfi_target *t);
+
+/** @brief the host's view of the target block (counters, tables). */
+struct bpfi_target_hdr *bpfi_target_block(const struct bpfi_target *t);
+/** @brief where the arena is in the target: JIT'd code addresses maps through it. */
+uint64_t bpfi_target_arena_addr(const struct bpfi_target *t);
+/** @brief JIT options for code that runs in this target (helpers, env, tail calls). */
+void bpfi_target_jit_opts(const struct bpfi_target *t, struct bpfi_jit_opts *opts,
+			  uint64_t helper_addrs[BPFI_HELPER_MAX]);
+
+/**
+ * @brief **bpfi_target_add_code()** copies @code into an executable area of the target
+ * (within ±2 GiB of @near when non-zero). @return 0 and its address there
+ */
+int bpfi_target_add_code(struct bpfi_target *t, const void *code, size_t len, uint64_t near,
+			 uint64_t *ret_addr, struct bpfi_log *log);
+/** @brief **bpfi_target_set_prog()** names program @id's code for tail calls. */
+int bpfi_target_set_prog(struct bpfi_target *t, uint32_t id, uint64_t fn, uint64_t tail_entry);
+
+/**
+ * @brief **bpfi_target_add_probe()** runs @prog_fn (a bpfi_jit_fn in the target) at entry to
+ * (or, with @retprobe, at return from) the code at @addr, in the function starting at @func of
+ * @func_size bytes (0: unknown). The site is planned now and patched by commit.
+ */
+int bpfi_target_add_probe(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_t func_size,
+			  bool retprobe, uint64_t prog_fn, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_target_commit()** writes every planned jump, in one stop of every thread, at a
+ * moment no thread is inside the bytes replaced. All or nothing.
+ */
+int bpfi_target_commit(struct bpfi_target *t, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_target_restore()** puts every patched byte back and stops the programs; code
+ * a thread may still be in, or return into, stays mapped.
+ */
+int bpfi_target_restore(struct bpfi_target *t, struct bpfi_log *log);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Injection into a real running process (tests/fixtures/target_calls): the stub, the arena
+ * and probes at entry and return of a function its threads call in a loop, then everything
+ * restored. The target counts its own calls: the probes must agree exactly. Until the JIT
+ * lands in this path, the "programs" are a few bytes of hand-written x86-64 with the same
+ * contract as JIT'd code (ctx = pt_regs in %rdi).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpfinject/arena.h>
+#include <bpfinject/injector.h>
+
+struct target {
+	pid_t pid;
+	int to, from;
+};
+
+static int read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+	size_t len = 0;
+
+	while (len + 1 < size) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		if (read(fd, buf + len, 1) != 1)
+			return -EIO;
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static void target_start(struct target *t)
+{
+	char path[1024], line[64];
+	int in[2], out[2];
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_calls", getenv("BPFI_BUILD_DIR"));
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	t->pid = fork();
+	if (t->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(path, path, "4", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->to = in[1];
+	t->from = out[0];
+	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+}
+
+struct counts {
+	long calls, sum, retsum;
+};
+
+/* Stops the workers and reads what the target counted itself. */
+static struct counts target_pause(struct target *t)
+{
+	struct counts c = { -1, -1, -1 };
+	char line[128];
+
+	ck_assert_int_eq(write(t->to, "s", 1), 1);
+	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(
+		sscanf(line, "stopped calls %ld sum %ld retsum %ld", &c.calls, &c.sum, &c.retsum),
+		3);
+	return c;
+}
+
+static void target_go(struct target *t)
+{
+	ck_assert_int_eq(write(t->to, "g", 1), 1);
+}
+
+static void target_quit(struct target *t)
+{
+	int status;
+
+	ck_assert_int_eq(write(t->to, "q", 1), 1);
+	ck_assert_int_eq(waitpid(t->pid, &status, 0), t->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "target status %#x", status);
+}
+
+/* counters[0..3] += 1, regs->di (entry) / 1, regs->ax (return) at @counters in the target. */
+static size_t program(uint8_t *code, uint64_t counters, bool ret)
+{
+	static const uint8_t entry[] = { 0xf0, 0x48, 0xff, 0x00, /* lock inc [rax] */
+					 0x48, 0x8b, 0x4f, 0x70, /* mov rcx,[rdi+112] */
+					 0xf0, 0x48, 0x01, 0x48, 0x08, /* lock add [rax+8],rcx */
+					 0x31, 0xc0, 0xc3 }; /* xor eax,eax; ret */
+	static const uint8_t exit[] = { 0xf0, 0x48, 0xff, 0x40, 0x10, /* lock inc [rax+16] */
+					0x48, 0x8b, 0x4f, 0x50, /* mov rcx,[rdi+80] */
+					0xf0, 0x48, 0x01, 0x48, 0x18, /* lock add [rax+24],rcx */
+					0x31, 0xc0, 0xc3 };
+	size_t n = 0;
+
+	code[n++] = 0x48; /* mov rax, imm64 */
+	code[n++] = 0xb8;
+	memcpy(code + n, &counters, 8);
+	n += 8;
+	memcpy(code + n, ret ? exit : entry, ret ? sizeof(exit) : sizeof(entry));
+	return n + (ret ? sizeof(exit) : sizeof(entry));
+}
+
+static void read_target(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, buf, len, (off_t)addr), (ssize_t)len);
+	close(fd);
+}
+
+START_TEST(entry_and_return_probes_in_a_live_process)
+{
+	char buf[512] = "", exe[512], path[64];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg = NULL;
+	uint64_t foff, fsize, addr, coff, fn_entry, fn_ret;
+	uint8_t before[64], after[64], code[64];
+	volatile int64_t *counters;
+	struct counts c0, c1, c2;
+	struct target t;
+	ssize_t n;
+
+	target_start(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	coff = bpfi_arena_alloc(arena, 64, 8);
+	ck_assert_uint_gt(coff, 0);
+	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
+	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	read_target(t.pid, addr, before, sizeof(before));
+
+	c0 = target_pause(&t);
+	{
+		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
+
+		ck_assert_msg(bpfi_target_open(t.pid, &o, &tg, &log) == 0, "open: %s", buf);
+	}
+	ck_assert_int_eq(bpfi_target_add_code(
+				 tg, code, program(code, bpfi_target_arena_addr(tg) + coff, false),
+				 0, &fn_entry, &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_code(
+				 tg, code, program(code, bpfi_target_arena_addr(tg) + coff, true),
+				 0, &fn_ret, &log),
+			 0);
+	ck_assert_msg(bpfi_target_add_probe(tg, addr, addr, fsize, false, fn_entry, &log) == 0,
+		      "%s", buf);
+	ck_assert_msg(bpfi_target_add_probe(tg, addr, addr, fsize, true, fn_ret, &log) == 0, "%s",
+		      buf);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+	target_go(&t);
+	usleep(200000);
+	c1 = target_pause(&t);
+	ck_assert_int_gt(c1.calls - c0.calls, 1000);
+	ck_assert_int_eq(counters[0], c1.calls - c0.calls);
+	ck_assert_int_eq(counters[1], c1.sum - c0.sum);
+	ck_assert_int_eq(counters[2], c1.calls - c0.calls);
+	ck_assert_int_eq(counters[3], c1.retsum - c0.retsum);
+	ck_assert_uint_eq(bpfi_target_block(tg)->sites[0].hits, (uint64_t)(c1.calls - c0.calls));
+
+	/* Detach: every byte back, the target keeps running, the programs no longer do. */
+	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
+	read_target(t.pid, addr, after, sizeof(after));
+	ck_assert_mem_eq(before, after, sizeof(before));
+	target_go(&t);
+	usleep(50000);
+	c2 = target_pause(&t);
+	ck_assert_int_gt(c2.calls, c1.calls);
+	ck_assert_int_eq(counters[0], c1.calls - c0.calls);
+	bpfi_target_close(tg);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+Suite *inject_suite(void);
+Suite *inject_suite(void)
+{
+	Suite *s = suite_create("inject");
+	TCase *tc = tcase_create("live");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, entry_and_return_probes_in_a_live_process);
+	suite_add_tcase(s, tc);
+	return s;
+}
