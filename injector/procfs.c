@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "injector_internal.h"
 
@@ -111,7 +113,8 @@ int injector__find_vdso(pid_t pid, uint64_t *ret_start, uint64_t *ret_end)
 
 /* One line of /proc/PID/maps. */
 struct map_line {
-	unsigned long start, end, pgoff;
+	unsigned long start, end, pgoff, ino;
+	unsigned int dev_major, dev_minor;
 	char perms[8];
 	char path[512];
 };
@@ -119,8 +122,8 @@ struct map_line {
 static bool parse_map_line(const char *line, struct map_line *m)
 {
 	m->path[0] = '\0';
-	return sscanf(line, "%lx-%lx %7s %lx %*s %*s %511[^\n]", &m->start, &m->end, m->perms,
-		      &m->pgoff, m->path) >= 4;
+	return sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %511[^\n]", &m->start, &m->end, m->perms,
+		      &m->pgoff, &m->dev_major, &m->dev_minor, &m->ino, m->path) >= 7;
 }
 
 /* libbpf's rule for a name without a slash: a mapped file whose base name starts with it. */
@@ -166,14 +169,22 @@ int bpfi_proc_offset_to_addr(pid_t pid, const char *file, uint64_t file_off, uin
 	char path[64], line[1024];
 	struct map_line m;
 	int err = -ENOENT;
+	struct stat st;
 	FILE *f;
 
+	/* The same file under another name (/lib vs /usr/lib, a symlink): compare inodes. */
+	if (stat(file, &st))
+		return bpfi_log_err(log, -errno, "%s: %s", file, strerror(errno));
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return bpfi_log_err(log, -ESRCH, "process %d: no such process", pid);
 	while (fgets(line, sizeof(line), f)) {
-		if (!parse_map_line(line, &m) || strcmp(m.path, file) || m.perms[2] != 'x')
+		if (!parse_map_line(line, &m) || m.perms[2] != 'x')
+			continue;
+		/* overlayfs may show another device in maps than stat gives: the name decides then. */
+		if (strcmp(m.path, file) &&
+		    (m.ino != st.st_ino || makedev(m.dev_major, m.dev_minor) != st.st_dev))
 			continue;
 		if (file_off >= m.pgoff && file_off < m.pgoff + (m.end - m.start)) {
 			*ret_addr = m.start + (file_off - m.pgoff);

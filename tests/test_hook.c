@@ -270,6 +270,13 @@ START_TEST(modules_and_addresses)
 	ck_assert_int_eq(bpfi_elf_find_function(path, "getaddrinfo", &off, NULL, &log), 0);
 	ck_assert_int_eq(bpfi_proc_offset_to_addr(getpid(), path, off, &found, &log), 0);
 	ck_assert_uint_eq(found, addr);
+	/* The same file under its other name (Debian's /lib -> usr/lib) is the same file. */
+	found = 0;
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(getpid(),
+						  strncmp(path, "/usr", 4) ? path : path + 4, off,
+						  &found, &log),
+			 0);
+	ck_assert_uint_eq(found, addr);
 	ck_assert_int_eq(
 		bpfi_proc_find_module(getpid(), "libnotmapped.so", path, sizeof(path), &log),
 		-ENOENT);
