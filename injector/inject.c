@@ -28,43 +28,9 @@
 
 #include "injector_internal.h"
 
-#define CODE_AREA_SIZE	 (1u << 20)
-#define MAX_CODE_AREAS	 16
 #define MADV_WIPEONFORK_ 18
 /* Tries at finding no thread inside a window being patched, 1 ms apart. */
 #define PATCH_TRIES 20
-
-struct code_area {
-	int fd;
-	uint8_t *host; /* RW here */
-	uint64_t addr; /* R-X there */
-	size_t used;
-};
-
-struct pending_site {
-	struct bpfi_site *site; /* in the block */
-	uint64_t addr;
-	uint8_t orig[BPFI_PATCH_LEN];
-	uint8_t jmp[BPFI_PATCH_LEN];
-	uint32_t patch_len;
-	bool patched;
-};
-
-struct bpfi_target {
-	pid_t pid;
-	unsigned int timeout_ms;
-	struct bpfi_injector *inj; /* non-NULL while the target is stopped */
-	uint64_t stub;
-	struct bpfi_stub_header stub_hdr;
-	uint64_t arena;
-	int block_fd;
-	struct bpfi_target_hdr *block; /* host mapping */
-	uint64_t block_addr;
-	struct code_area areas[MAX_CODE_AREAS];
-	unsigned int nr_areas;
-	struct pending_site *sites;
-	unsigned int nr_sites;
-};
 
 static int new_memfd(const char *name, size_t size, void **ret_map, struct bpfi_log *log)
 {
@@ -197,6 +163,7 @@ static void fill_env(struct bpfi_target *t, const struct bpfi_arena_hdr *ah)
 	b->size = (uint32_t)sizeof(*b);
 	b->self = t->block_addr;
 	b->stub = t->stub;
+	b->owner = (uint64_t)getpid();
 	b->env.arena = (char *)(uintptr_t)t->arena;
 	b->env.nr_cpus = ah->nr_cpus;
 	b->env.unwind_helper_id = -1;
@@ -437,6 +404,9 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 	ps->jmp[0] = 0xe9;
 	rel = (int32_t)(at - (addr + BPFI_PATCH_LEN));
 	memcpy(ps->jmp + 1, &rel, 4);
+	memcpy(ps->site->orig, ps->orig, BPFI_PATCH_LEN);
+	memcpy(ps->site->jump, ps->jmp, BPFI_PATCH_LEN);
+	ps->site->patch_len = ps->patch_len;
 	atomic_store(&t->block->nr_sites, n + 1);
 	*ret = ps;
 	return 0;
@@ -546,8 +516,10 @@ int bpfi_target_commit(struct bpfi_target *t, struct bpfi_log *log)
 					   (unsigned long long)ps->addr, t->pid);
 		if (!err)
 			err = bpfi_injector_write(t->inj, ps->addr, ps->jmp, sizeof(ps->jmp), log);
-		if (!err)
+		if (!err) {
 			ps->patched = true;
+			ps->site->patched = 1;
+		}
 	}
 	if (t->inj)
 		resume(t);
@@ -569,9 +541,10 @@ int bpfi_target_restore(struct bpfi_target *t, struct bpfi_log *log)
 		if (!ps->patched)
 			continue;
 		err = bpfi_injector_write(t->inj, ps->addr, ps->orig, sizeof(ps->orig), log);
-		if (!err)
+		if (!err) {
 			ps->patched = false;
-		else if (!first)
+			ps->site->patched = 0;
+		} else if (!first)
 			first = err;
 	}
 	if (t->inj)

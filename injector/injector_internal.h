@@ -19,6 +19,7 @@
 
 #include <bpfinject/common.h>
 #include <bpfinject/injector.h>
+#include <bpfinject/target.h>
 
 struct inj_thread {
 	pid_t tid;
@@ -41,6 +42,42 @@ struct bpfi_injector {
 };
 
 #define BPFI_SCRATCH_SIZE 4096
+
+/* An injected process (inject.c). */
+#define CODE_AREA_SIZE (1u << 20)
+#define MAX_CODE_AREAS 16
+
+struct code_area {
+	int fd;
+	uint8_t *host; /* RW here */
+	uint64_t addr; /* R-X there */
+	size_t used;
+};
+
+struct pending_site {
+	struct bpfi_site *site; /* in the block */
+	uint64_t addr;
+	uint8_t orig[BPFI_PATCH_LEN];
+	uint8_t jmp[BPFI_PATCH_LEN];
+	uint32_t patch_len;
+	bool patched;
+};
+
+struct bpfi_target {
+	pid_t pid;
+	unsigned int timeout_ms;
+	struct bpfi_injector *inj; /* non-NULL while the target is stopped */
+	uint64_t stub;
+	struct bpfi_stub_header stub_hdr;
+	uint64_t arena;
+	int block_fd;
+	struct bpfi_target_hdr *block; /* host mapping */
+	uint64_t block_addr;
+	struct code_area areas[MAX_CODE_AREAS];
+	unsigned int nr_areas;
+	struct pending_site *sites;
+	unsigned int nr_sites;
+};
 
 /* ptrace.c */
 int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,94 @@ START_TEST(entry_and_return_probes_in_a_live_process)
 }
 END_TEST
 
+static void count_listed(pid_t pid, const struct bpfi_target_hdr *block, void *cookie)
+{
+	pid_t *want = cookie;
+
+	if (pid == want[0]) {
+		want[1] = (pid_t)atomic_load(&block->nr_sites);
+		want[2] = (pid_t)block->owner;
+	}
+}
+
+/*
+ * --persist then `detach -p`: the programs stay after the injecting side forgets the target,
+ * `list` finds it, and a fresh session finds the block by itself and restores every byte.
+ */
+START_TEST(persist_list_then_detach)
+{
+	char buf[512] = "", exe[512], path[64];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg = NULL;
+	uint64_t foff, fsize, addr, coff, fn;
+	uint8_t before[64], after[64], code[64];
+	volatile int64_t *counters;
+	pid_t listed[3] = { 0, -1, -1 };
+	struct counts c0, c1;
+	struct target t;
+	ssize_t n;
+
+	target_start(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	coff = bpfi_arena_alloc(arena, 64, 8);
+	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
+	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	read_target(t.pid, addr, before, sizeof(before));
+	{
+		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
+
+		ck_assert_msg(bpfi_target_open(t.pid, &o, &tg, &log) == 0, "open: %s", buf);
+	}
+	ck_assert_int_eq(bpfi_target_add_code(
+				 tg, code, program(code, bpfi_target_arena_addr(tg) + coff, false),
+				 0, &fn, &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_probe(tg, addr, addr, fsize, false, fn, &log), 0);
+	ck_assert_int_eq(bpfi_target_commit(tg, &log), 0);
+	bpfi_target_set_owner(tg, 0);
+	bpfi_target_close(tg);
+	tg = NULL;
+
+	usleep(100000);
+	ck_assert_int_gt(counters[0], 0); /* still probed with nobody holding it */
+	listed[0] = t.pid;
+	ck_assert_int_ge(bpfi_target_list(count_listed, listed), 1);
+	ck_assert_int_eq(listed[1], 1);
+	ck_assert_int_eq(listed[2], 0);
+
+	ck_assert_msg(bpfi_target_find(t.pid, &tg, &log) == 0, "find: %s", buf);
+	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
+	bpfi_target_close(tg);
+	read_target(t.pid, addr, after, sizeof(after));
+	ck_assert_mem_eq(before, after, sizeof(before));
+	c0 = target_pause(&t);
+	n = counters[0];
+	target_go(&t);
+	usleep(50000);
+	c1 = target_pause(&t);
+	ck_assert_int_gt(c1.calls, c0.calls);
+	ck_assert_int_eq(counters[0], n);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+START_TEST(find_without_programs)
+{
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_target *tg = NULL;
+
+	ck_assert_int_eq(bpfi_target_find(getpid(), &tg, &log), -ENOENT);
+	ck_assert_msg(strstr(buf, "carries no bpfinject programs"), "log: %s", buf);
+}
+END_TEST
+
 Suite *inject_suite(void);
 Suite *inject_suite(void)
 {
@@ -208,6 +297,8 @@ Suite *inject_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, entry_and_return_probes_in_a_live_process);
+	tcase_add_test(tc, persist_list_then_detach);
+	tcase_add_test(tc, find_without_programs);
 	suite_add_tcase(s, tc);
 	return s;
 }

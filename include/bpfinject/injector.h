@@ -241,6 +241,24 @@ int bpfi_target_commit(struct bpfi_target *t, struct bpfi_log *log);
  */
 int bpfi_target_restore(struct bpfi_target *t, struct bpfi_log *log);
 
+/**
+ * @brief **bpfi_target_find()** takes back a target left with --persist (or by a bpfinject
+ * that died): its block is found by name and mapped again; bpfi_target_restore() then removes
+ * every patch. @return 0, -ESRCH, or -ENOENT "process N carries no bpfinject programs"
+ */
+int bpfi_target_find(pid_t pid, struct bpfi_target **ret_t, struct bpfi_log *log);
+
+/** @brief records who holds the target: our pid, or 0 when leaving it with --persist. */
+void bpfi_target_set_owner(struct bpfi_target *t, pid_t owner);
+pid_t bpfi_target_pid(const struct bpfi_target *t);
+
+/**
+ * @brief **bpfi_target_list()** calls @fn for every process that carries a target block
+ * (a snapshot of it). @return how many
+ */
+int bpfi_target_list(void (*fn)(pid_t pid, const struct bpfi_target_hdr *block, void *cookie),
+		     void *cookie);
+
 #ifdef __cplusplus
 }
 #endif

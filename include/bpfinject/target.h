@@ -50,6 +50,11 @@ struct bpfi_site {
 	uint64_t block; /* the target block, in the target */
 	_Atomic uint64_t hits;
 	_Atomic uint64_t misses; /* skipped: recursion, no thread slot, depth */
+	/* The patch, so that another bpfinject (`detach -p PID`) can take it out. */
+	uint8_t orig[8]; /* the bytes the jump replaced (BPFI_PATCH_LEN used) */
+	uint8_t jump[8]; /* the jump written there */
+	uint32_t patched; /* 1 while the jump is in place */
+	uint32_t patch_len; /* whole instructions the jump covers */
 };
 
 /* A function return the thread has yet to make, validated by stack pointer as the kernel does. */
@@ -77,7 +82,8 @@ struct bpfi_target_hdr {
 	uint64_t threads; /* struct bpfi_thread_state[BPFI_MAX_THREADS], private */
 	uint64_t ret_tramp; /* the return trampoline, in the target */
 	uint64_t override_ip; /* reserved for bpf_override_return */
-	uint64_t reserved[9];
+	uint64_t owner; /* pid of the bpfinject holding it; 0 once left with --persist */
+	uint64_t reserved[8];
 	struct bpfi_env env;
 	bpfi_helper_fn helpers[BPFI_HELPER_MAX];
 	struct bpfi_prog_entry progs[BPFI_MAX_PROGS];
