@@ -195,6 +195,8 @@ int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi
 		return -ENOMEM;
 	t->pid = pid;
 	t->timeout_ms = opts->timeout_ms;
+	t->inj = opts->inj;
+	t->hold = opts->inj != NULL;
 	t->block_fd = new_memfd("bpfinject-target", sizeof(*t->block), &block, log);
 	if (t->block_fd < 0) {
 		err = t->block_fd;
@@ -213,7 +215,7 @@ int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi
 		err = upload_stub(t, log);
 	if (!err)
 		err = map_thread_state(t, log);
-	if (t->inj)
+	if (t->inj && !t->hold)
 		resume(t);
 	if (err) {
 		bpfi_target_close(t);
@@ -501,8 +503,9 @@ int bpfi_target_commit(struct bpfi_target *t, struct bpfi_log *log)
 	uint8_t now[BPFI_PATCH_LEN];
 	int err;
 
-	if (t->inj)
+	if (t->inj && !t->hold)
 		resume(t); /* setup is done: let the target run until the patch itself */
+	t->hold = false;
 	err = stop_outside_windows(t, log);
 	for (unsigned int i = 0; i < t->nr_sites && !err; i++) {
 		struct pending_site *ps = &t->sites[i];

@@ -67,6 +67,7 @@ struct bpfi_target {
 	pid_t pid;
 	unsigned int timeout_ms;
 	struct bpfi_injector *inj; /* non-NULL while the target is stopped */
+	bool hold; /* started by us at main: stays stopped until commit */
 	uint64_t stub;
 	struct bpfi_stub_header stub_hdr;
 	uint64_t arena;

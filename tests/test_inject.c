@@ -289,6 +289,83 @@ START_TEST(find_without_programs)
 }
 END_TEST
 
+/* `-- CMD`: the command is held at main, probed, then let go: not one early call is missed. */
+START_TEST(spawned_command_probed_from_main)
+{
+	char buf[512] = "", exe[600], out[] = "/tmp/bpfi-early-XXXXXX", line[128];
+	char *argv[] = { exe, "5000", out, NULL };
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_injector *inj = NULL;
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg = NULL;
+	uint64_t foff, fsize, addr, coff, fn_entry, fn_ret;
+	volatile int64_t *counters;
+	long calls = 0, sum = 0, retsum = 0;
+	uint8_t code[64];
+	int status, fd;
+	pid_t pid;
+	FILE *f;
+
+	fd = mkstemp(out);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(exe, sizeof(exe), "%s/tests/fixtures/target_early", getenv("BPFI_BUILD_DIR"));
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	coff = bpfi_arena_alloc(arena, 64, 8);
+	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
+	ck_assert_msg(bpfi_injector_spawn(argv, &inj, &log) == 0, "spawn: %s", buf);
+	pid = bpfi_injector_pid(inj);
+	{
+		struct bpfi_target_opts o = { .sz = sizeof(o),
+					      .arena_fd = bpfi_arena_fd(arena),
+					      .inj = inj };
+
+		ck_assert_msg(bpfi_target_open(pid, &o, &tg, &log) == 0, "open: %s", buf);
+	}
+	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(pid, exe, foff, &addr, &log), 0);
+	ck_assert_int_eq(bpfi_target_add_code(
+				 tg, code, program(code, bpfi_target_arena_addr(tg) + coff, false),
+				 0, &fn_entry, &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_code(
+				 tg, code, program(code, bpfi_target_arena_addr(tg) + coff, true),
+				 0, &fn_ret, &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_probe(tg, addr, addr, fsize, false, fn_entry, &log), 0);
+	ck_assert_int_eq(bpfi_target_add_probe(tg, addr, addr, fsize, true, fn_ret, &log), 0);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(out);
+	ck_assert_int_eq(sscanf(line, "calls %ld sum %ld retsum %ld", &calls, &sum, &retsum), 3);
+	ck_assert_int_eq(calls, 5000);
+	ck_assert_int_eq(counters[0], calls);
+	ck_assert_int_eq(counters[1], sum);
+	ck_assert_int_eq(counters[2], calls);
+	ck_assert_int_eq(counters[3], retsum);
+	bpfi_target_close(tg);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+START_TEST(spawn_errors)
+{
+	char buf[512] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_injector *inj = NULL;
+	char *argv[] = { "/no/such/command", NULL };
+
+	ck_assert_int_eq(bpfi_injector_spawn(argv, &inj, &log), -ESRCH);
+	ck_assert_msg(strstr(buf, "exited before it started"), "log: %s", buf);
+	ck_assert_ptr_null(inj);
+}
+END_TEST
+
 Suite *inject_suite(void);
 Suite *inject_suite(void)
 {
@@ -299,6 +376,8 @@ Suite *inject_suite(void)
 	tcase_add_test(tc, entry_and_return_probes_in_a_live_process);
 	tcase_add_test(tc, persist_list_then_detach);
 	tcase_add_test(tc, find_without_programs);
+	tcase_add_test(tc, spawned_command_probed_from_main);
+	tcase_add_test(tc, spawn_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

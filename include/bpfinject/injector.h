@@ -108,6 +108,13 @@ int bpfi_proc_find_module(pid_t pid, const char *name, char *ret_path, size_t si
 int bpfi_proc_offset_to_addr(pid_t pid, const char *file, uint64_t file_off, uint64_t *ret_addr,
 			     struct bpfi_log *log);
 
+/**
+ * @brief **bpfi_injector_spawn()** starts @argv[0] (searched in PATH) with @argv, held at the
+ * first instruction of its main() (found by symbol, or through __libc_start_main when the
+ * binary is stripped). The process is our child. On failure it is killed.
+ */
+int bpfi_injector_spawn(char *const argv[], struct bpfi_injector **ret_inj, struct bpfi_log *log);
+
 /* The patch at a hooked site: `jmp rel32` to its trampoline. */
 #define BPFI_PATCH_LEN 5
 /* Room for the relocated instructions of one site plus the jump back (x86 insns <= 15 bytes,
@@ -191,8 +198,11 @@ struct bpfi_target_opts {
 	size_t sz;
 	int arena_fd; /* the session's arena (memfd); borrowed */
 	unsigned int timeout_ms; /* per ptrace wait; 0: default */
+	/* A session already holding the process stopped (bpfi_injector_spawn()): taken over, and
+	 * the process stays stopped until bpfi_target_commit(). NULL: attach by pid. */
+	struct bpfi_injector *inj;
 };
-#define bpfi_target_opts__last_field timeout_ms
+#define bpfi_target_opts__last_field inj
 
 /**
  * @brief **bpfi_target_open()** maps the stub, the arena, a target block and per-thread state
@@ -258,6 +268,191 @@ pid_t bpfi_target_pid(const struct bpfi_target *t);
  */
 int bpfi_target_list(void (*fn)(pid_t pid, const struct bpfi_target_hdr *block, void *cookie),
 		     void *cookie);
+
+/* ---- Syscall tracepoints (issue 4): the event table, syscall sites, site trampolines ---- */
+
+/**
+ * struct bpfi_tp_field - one field of a tracefs event record, as its `format` file says.
+ */
+struct bpfi_tp_field {
+	const char *type; /* "const char *", "int", ... */
+	const char *name;
+	uint16_t offset;
+	uint16_t size;
+	bool is_signed;
+};
+
+/**
+ * struct bpfi_syscall - one x86-64 system call and its tracefs events.
+ * @nr:       its number
+ * @name:     its name in <asm/unistd_64.h> ("stat", "umount2")
+ * @event:    the suffix of its events (`syscalls/sys_enter_EVENT`): usually @name, but
+ *            "newstat", "umount", ...; NULL when the kernel has no event for it
+ * @enter_id: id of sys_enter_EVENT on the kernel the table was generated on (0: none)
+ * @exit_id:  id of sys_exit_EVENT
+ * @nr_args:  fields of the sys_enter record after `__syscall_nr`, each an 8-byte slot at
+ *            16 + 8 * i; @args describes them. sys_exit has `long ret` at 16.
+ */
+struct bpfi_syscall {
+	int nr;
+	const char *name;
+	const char *event;
+	uint32_t enter_id;
+	uint32_t exit_id;
+	unsigned int nr_args;
+	const struct bpfi_tp_field *args;
+};
+
+/* The fixed part of every syscall record: the common header and `__syscall_nr` at 8. */
+#define BPFI_SYSCALL_ARGS_OFF 16
+#define BPFI_SYSCALL_RET_OFF  16
+
+/** @brief **bpfi_syscall_table()** every known syscall, by number. @return the count */
+size_t bpfi_syscall_table(const struct bpfi_syscall **ret_table);
+
+/**
+ * @brief **bpfi_syscall_by_name()** finds "openat", "sys_enter_openat", "sys_exit_openat" or
+ * "syscalls/sys_enter_openat". @return 0, or -ENOENT "no syscall named 'foo'"
+ */
+int bpfi_syscall_by_name(const char *name, const struct bpfi_syscall **ret,
+			 struct bpfi_log *log);
+/** @brief **bpfi_syscall_by_nr()** @return 0, or -ENOENT */
+int bpfi_syscall_by_nr(long nr, const struct bpfi_syscall **ret, struct bpfi_log *log);
+/**
+ * @brief **bpfi_syscall_by_event_id()** the syscall whose sys_enter (@ret_exit false) or
+ * sys_exit (@ret_exit true) event has @id in the built-in table. @return 0, or -ENOENT
+ */
+int bpfi_syscall_by_event_id(uint32_t id, const struct bpfi_syscall **ret, bool *ret_exit,
+			     struct bpfi_log *log);
+
+/** @brief ids of raw_syscalls/sys_enter and sys_exit in the built-in table. */
+void bpfi_syscall_raw_ids(uint32_t *ret_enter, uint32_t *ret_exit);
+
+/**
+ * struct bpfi_syscall_ids - the ids a program or perf_event_open must use on this kernel.
+ * @live: read from tracefs now (false: tracefs was not readable, the built-in ids)
+ */
+struct bpfi_syscall_ids {
+	uint32_t enter;
+	uint32_t exit;
+	bool live;
+};
+
+/**
+ * @brief **bpfi_syscall_live_ids()** the event ids of @sc (NULL: raw_syscalls) on the running
+ * kernel: read from @tracefs (NULL: /sys/kernel/tracing, then /sys/kernel/debug/tracing) when
+ * readable, else the built-in ones. Ids are handed out at boot in registration order, so
+ * another kernel version or config (or a module adding events) may number them differently.
+ * @return 0, or -ENOENT when @sc has no event
+ */
+int bpfi_syscall_live_ids(const struct bpfi_syscall *sc, const char *tracefs,
+			  struct bpfi_syscall_ids *ret, struct bpfi_log *log);
+
+/**
+ * struct bpfi_syscall_site - one `syscall` instruction found in a module.
+ * @addr:         its address (file virtual address + the bias given to the scan)
+ * @win_addr:     start of the bytes a jump would replace: whole instructions ending with
+ *                the `syscall` (@win_len >= BPFI_PATCH_LEN bytes)
+ * @nr:           the syscall number when a `mov $nr, %eax` sets it in the same block,
+ *                else -1 (read from %rax at run time, as in the syscall() wrapper)
+ * @rewritable:   the window is safe to replace; else @reason says why not
+ * @restart_safe: the `syscall` bytes stay intact behind the jump, so a thread that the
+ *                kernel restarts at it (signal + SA_RESTART) still runs it
+ */
+struct bpfi_syscall_site {
+	uint64_t addr;
+	uint64_t win_addr;
+	uint8_t win_len;
+	bool rewritable;
+	bool restart_safe;
+	int nr;
+	const char *reason;
+};
+
+/** struct bpfi_syscall_scan - the sites of one module, by address. */
+struct bpfi_syscall_scan {
+	struct bpfi_syscall_site *sites;
+	size_t nr_sites;
+	size_t nr_rewritable;
+	size_t nr_const; /* sites whose number is a constant */
+};
+
+/**
+ * @brief **bpfi_syscall_scan_code()** finds the `syscall` instructions that a linear sweep
+ * of @code (mapped at @addr) decodes, and classifies each. @starts (may be NULL) lists
+ * addresses where decoding must resynchronise (function starts), sorted.
+ * Appends to @scan. @return 0 or -ENOMEM
+ */
+int bpfi_syscall_scan_code(const uint8_t *code, size_t len, uint64_t addr, const uint64_t *starts,
+			   size_t nr_starts, struct bpfi_syscall_scan *scan, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_syscall_scan_file()** the sites of every executable section (or, with no
+ * section headers, executable PT_LOAD segment) of the ELF file @path, at @bias + their
+ * virtual address. @return 0, or -ENOENT / -ENOEXEC / -ENOMEM with one line in @log
+ */
+int bpfi_syscall_scan_file(const char *path, uint64_t bias, struct bpfi_syscall_scan *ret,
+			   struct bpfi_log *log);
+void bpfi_syscall_scan_free(struct bpfi_syscall_scan *scan);
+
+/* The record a site trampoline builds for enter_dispatch: the tracefs sys_enter layout (also
+ * raw_syscalls/sys_enter: `long id` at 8), then what the dispatcher may answer. The trampoline
+ * leaves the common header zero: the dispatcher fills common_type and common_pid. */
+struct bpfi_syscall_enter_rec {
+	uint16_t common_type;
+	uint8_t common_flags;
+	uint8_t common_preempt_count;
+	int32_t common_pid;
+	int64_t nr; /* __syscall_nr (int at 8) / raw id (long at 8) */
+	uint64_t args[6]; /* rdi, rsi, rdx, r10, r8, r9 */
+	/* end of the tracefs record (64 bytes) */
+	int64_t override_ret; /* enter_dispatch returned non-zero: the syscall's result */
+	uint64_t reserved;
+};
+
+/* sys_exit_* and raw_syscalls/sys_exit. */
+struct bpfi_syscall_exit_rec {
+	uint16_t common_type;
+	uint8_t common_flags;
+	uint8_t common_preempt_count;
+	int32_t common_pid;
+	int64_t nr;
+	int64_t ret;
+};
+
+#define BPFI_SCTRAMP_MAX 2048
+
+/**
+ * struct bpfi_sctramp_opts - one syscall site trampoline.
+ * @site:          the site (rewritable), with @window its @site->win_len original bytes
+ * @tramp_addr:    where the trampoline will live (within ±2 GiB of the site, else the jump
+ *                 back takes 14 bytes and the patch cannot reach it: refused)
+ * @enter_dispatch: `uint64_t enter(struct bpfi_syscall_enter_rec *rec, uint64_t cookie)`;
+ *                 non-zero: the syscall does not run and returns rec->override_ret
+ * @exit_dispatch: `void exit(struct bpfi_syscall_exit_rec *rec, uint64_t cookie)`
+ */
+struct bpfi_sctramp_opts {
+	const struct bpfi_syscall_site *site;
+	const uint8_t *window;
+	uint64_t tramp_addr;
+	uint64_t enter_dispatch;
+	uint64_t exit_dispatch;
+	uint64_t cookie;
+};
+
+/** @brief **bpfi_sctramp_build()** writes the trampoline into @out. @return 0 and its length */
+int bpfi_sctramp_build(const struct bpfi_sctramp_opts *opts, uint8_t *out, size_t size,
+		       size_t *ret_len, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_sctramp_patch()** the bytes to write over the site's window: `jmp rel32` to
+ * @tramp_addr, then the window's own remaining bytes (never run, except the `syscall` a
+ * restarted thread may resume at). @patch has room for @site->win_len bytes.
+ */
+int bpfi_sctramp_patch(const struct bpfi_syscall_site *site, const uint8_t *window,
+		       uint64_t tramp_addr, uint8_t *patch, struct bpfi_log *log);
+
+/* ---- end of syscall tracepoints ---- */
 
 #ifdef __cplusplus
 }
