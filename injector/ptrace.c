@@ -5,6 +5,7 @@
  * thread back registers we changed (reference/injection.md §3.3).
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -46,12 +47,17 @@ int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log)
 	return 0;
 }
 
-/* waitpid on one thread, giving up at @deadline: ptrace stops cannot be waited for with poll. */
+/*
+ * waitpid on one thread, giving up at @deadline: ptrace stops cannot be waited for with poll.
+ * A stop usually comes within microseconds, so yield first (the tracee may need this CPU to
+ * reach it), then sleep in short steps: every microsecond here is a microsecond the target's
+ * other threads are held.
+ */
 static int wait_thread(pid_t tid, int *status, uint64_t deadline)
 {
-	struct timespec pause = { 0, 20000 };
+	struct timespec pause = { 0, 50000 };
 
-	for (;;) {
+	for (unsigned int n = 0;; n++) {
 		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 
 		if (r == tid)
@@ -60,9 +66,10 @@ static int wait_thread(pid_t tid, int *status, uint64_t deadline)
 			return -errno;
 		if (now_ns() > deadline)
 			return -ETIMEDOUT;
-		nanosleep(&pause, NULL);
-		if (pause.tv_nsec < 1000000)
-			pause.tv_nsec *= 2;
+		if (n < 500)
+			sched_yield();
+		else
+			nanosleep(&pause, NULL);
 	}
 }
 
