@@ -47,7 +47,7 @@ struct rt_prog {
 	uint32_t type; /* enum bpf_prog_type */
 	uint32_t expected_attach_type;
 	uint32_t insn_cnt;
-	struct bpf_insn *insns; /* as loaded (pseudo ld_imm64 still present) */
+	struct bpf_insn *insns; /* as loaded; map refs as the kernel dumps them (imm = id) */
 	struct bpf_insn *xlated; /* relocated for this process: maps resolved to addresses */
 	struct bpfi_jit_image *image; /* NULL when running with the interpreter */
 	bpfi_jit_fn jit_func;
@@ -123,7 +123,9 @@ struct runtime {
 /*
  * Locking: runtime__rt.lock is recursive. bpfi_runtime_bpf() holds it for a whole command
  * (PROG_TEST_RUN only while it takes its reference); the objects.c functions take it
- * themselves, so they may be called with or without it held.
+ * themselves, so they may be called with or without it held. Lock order: a file's own lock
+ * (mmap.c mappings, epoll.c registrations) may be held while taking runtime__rt.lock, never
+ * the other way round; release hooks may run with runtime__rt.lock held by a bpf command.
  *
  * Return conventions: -errno as the raw system call. runtime__mmap() returns the address or
  * (void *)-errno (a value in [-4095, -1]), as the raw mmap system call.
@@ -169,6 +171,9 @@ int runtime__prog_get_info(struct rt_obj *obj, void *info, uint32_t *info_len);
 int runtime__prog_bind_map(union bpf_attr *attr);
 void runtime__prog_release(struct rt_obj *obj);
 
+/* sha1.c: the digest of @len bytes (program tags) */
+void runtime__sha1(const void *data, size_t len, uint8_t out[20]);
+
 /* bpf_cmd.c: dispatch; @attr already copied and size-checked */
 long runtime__bpf(int cmd, void *attr, unsigned int size);
 /* Copies the kernel-style info struct out: the caller's @info_len bounds what is written. */
@@ -182,8 +187,9 @@ int runtime__prog_test_run(void *attr, unsigned int size);
 long runtime__perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
 long runtime__perf_ioctl(struct rt_obj *obj, unsigned long request, unsigned long arg);
 /*
- * Called by runtime__obj_put() when the last reference to a perf event / link goes, *without*
- * runtime__rt.lock held (they put the program and perf event they hold), before the free.
+ * Called by runtime__obj_put() when the last reference to a perf event / link goes, before
+ * the free, outside objects.c's own hold of runtime__rt.lock (a bpf command may still hold
+ * it; it is recursive). They put the program and perf event they hold.
  */
 void runtime__perf_release(struct rt_obj *obj);
 /* perf_event_set_bpf_prog(): @perf keeps the caller's reference to @prog on success. */
@@ -202,6 +208,8 @@ void runtime__link_release(struct rt_obj *obj);
 void *runtime__mmap(struct rt_obj *obj, void *addr, size_t len, int prot, int flags, off_t off);
 /* Forgets the bookkeeping of our mappings in [addr, addr+len) and unmaps; -errno. */
 int runtime__munmap(void *addr, size_t len, bool *ret_handled);
+/* A writable mapping of map @map_id exists: MAP_FREEZE is then -EBUSY (bpf_map_write_active). */
+bool runtime__map_mmapped_writable(uint32_t map_id);
 
 /* epoll.c */
 int runtime__epoll_ctl(int epfd, int op, int fd, void *event, bool *ret_handled);

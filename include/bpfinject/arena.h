@@ -69,6 +69,9 @@ int bpfi_map_new(struct bpfi_arena *arena, const struct bpfi_map_create_opts *op
 /**
  * @brief **bpfi_map_mmap_range()** where mmap(map_fd, @pgoff) should land in the arena, for
  * BPF_F_MMAPABLE arrays and ring buffers: the arena offset, and the largest length allowed.
+ * Ring buffers: the window is consumer page, producer page, data, data again; the arena holds
+ * the first three contiguously (pgoff 0 -> consumer page, 1 -> producer page, 2.. -> data), and
+ * the part of the window past the first copy of the data must be mapped from the data start.
  * @return 0, or -EINVAL when the map cannot be mapped at that offset
  */
 int bpfi_map_mmap_range(const struct bpfi_map_hdr *map, uint64_t pgoff, uint64_t *ret_arena_off,

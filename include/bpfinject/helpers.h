@@ -61,8 +61,13 @@ struct bpfi_env {
 	uint64_t reserved[3];
 };
 
-/* CPU features the helpers may use (env->hwcaps); 0 is always safe, only slower. */
-#define BPFI_HWCAP_RDPID (1u << 0) /* rdpid reads the CPU number in ~1 ns (else lsl, ~15 ns) */
+/*
+ * CPU features the helpers may use (env->hwcaps); 0 is always safe, only slower: the CPU
+ * number then costs a getcpu system call (~130 ns). Valgrind does not emulate lsl: leave
+ * BPFI_HWCAP_LSL clear when running under it.
+ */
+#define BPFI_HWCAP_RDPID (1u << 0) /* rdpid reads the CPU number (~1 ns) */
+#define BPFI_HWCAP_LSL	 (1u << 1) /* lsl on Linux's per-CPU GDT segment reads it (~15 ns) */
 
 /**
  * @brief **bpfi_helpers_fill()** stores the address of every helper this build implements in

@@ -34,6 +34,13 @@ long bpfi_map_update_user(struct bpfi_map_hdr *map, const void *key, const void 
 long bpfi_map_lookup_and_delete_user(struct bpfi_map_hdr *map, const void *key, void *value);
 /* @key NULL: the first key. -BPFI_ENOENT after the last. */
 long bpfi_map_get_next_key(struct bpfi_map_hdr *map, const void *key, void *next_key);
+/* Like bpfi_map_delete_elem(), with the syscall's checks (frozen or BPF_F_RDONLY: -EPERM). */
+long bpfi_map_delete_user(struct bpfi_map_hdr *map, const void *key);
+/* BPF_MAP_FREEZE: syscall-side writes fail with -EPERM from now on; -EBUSY if already frozen. */
+long bpfi_map_freeze(struct bpfi_map_hdr *map);
+
+/* PROG_ARRAY slot @index for tail calls: the program id, 0 when empty or out of range. */
+uint32_t bpfi_prog_array_get(const struct bpfi_map_hdr *map, uint32_t index);
 
 /* Ring buffer (BPF_MAP_TYPE_RINGBUF), kernel layout, read unchanged by libbpf. */
 void *bpfi_ringbuf_reserve(struct bpfi_map_hdr *map, uint64_t size, uint64_t flags);
@@ -41,6 +48,8 @@ void bpfi_ringbuf_submit(void *sample, uint64_t flags);
 void bpfi_ringbuf_discard(void *sample, uint64_t flags);
 long bpfi_ringbuf_output(struct bpfi_map_hdr *map, const void *data, uint64_t size, uint64_t flags);
 uint64_t bpfi_ringbuf_query(struct bpfi_map_hdr *map, uint64_t flags);
+/* Wakeups requested by submits so far (a counter the host polls to signal epoll). */
+uint64_t bpfi_ringbuf_wakeups(const struct bpfi_map_hdr *map);
 
 /*
  * perf_event_output into the perf buffer that slot @index of the PERF_EVENT_ARRAY @map

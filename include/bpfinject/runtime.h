@@ -44,7 +44,13 @@ long bpfi_runtime_bpf(int cmd, void *attr, unsigned int size);
 long bpfi_runtime_perf_event_open(void *attr, pid_t pid, int cpu, int group_fd,
 				  unsigned long flags);
 
-/* fd-based calls: each returns true in @ret_handled when @fd is one of ours. */
+/*
+ * fd-based calls: each returns true in @ret_handled when @fd is one of ours, and then it has
+ * done the call itself (bpfi_runtime_close() has closed @fd); otherwise the caller makes the
+ * real call. Errors are -errno; bpfi_runtime_mmap() returns the address or (void *)-errno.
+ * bpfi_runtime_ioctl() expects bpfi_runtime_owns_fd(@fd). bpfi_runtime_epoll_wait() serves
+ * every epoll fd (its events merge ours with the kernel's).
+ */
 bool bpfi_runtime_owns_fd(int fd);
 long bpfi_runtime_ioctl(int fd, unsigned long request, unsigned long arg);
 void *bpfi_runtime_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off,

@@ -36,6 +36,12 @@ struct bpfi_verifier_map {
  *               returns NULL for an unknown fd
  * @helper_known: true if helper @id exists (NULL: bpfi_helper_is_known())
  * @cookie:      passed to the callbacks
+ * @strict_stack: refuse reads of stack bytes never written (loads and helper arguments such
+ *               as map keys), as the kernel does for loaders without CAP_PERFMON; by default
+ *               they are allowed, as the kernel allows the privileged tools we run
+ * @insn_live:   optional output, @insn_cnt bytes: on success 1 for every instruction some
+ *               checked path executes, 0 for code dead once known constants are folded
+ *               (the kernel rewrites such code to `ja -1` before JIT-compiling it)
  */
 struct bpfi_verifier_opts {
 	size_t sz;
@@ -44,8 +50,10 @@ struct bpfi_verifier_opts {
 	const struct bpfi_verifier_map *(*map_by_fd)(int fd, void *cookie);
 	bool (*helper_known)(int32_t id, void *cookie);
 	void *cookie;
+	bool strict_stack;
+	uint8_t *insn_live;
 };
-#define bpfi_verifier_opts__last_field cookie
+#define bpfi_verifier_opts__last_field insn_live
 
 /**
  * @brief **bpfi_verifier_check()** checks @insns (as libbpf hands them to PROG_LOAD: pseudo

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bpfinject command: what the subcommand files share (error reporting, opening and
+ * loading an object through the runtime, disassembly, map formatting).
+ */
+#ifndef BPFI_CLI_INTERNAL_H
+#define BPFI_CLI_INTERNAL_H
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <bpfinject/insn.h>
+#include <bpfinject/jit.h>
+
+#include "common/compiler.h"
+
+/* -v: libbpf's own messages go to stderr (main.c). */
+extern int arg_verbose;
+
+/* Why a program could not be loaded: the check's one line, or libbpf's. */
+#define CLI_REASON_MAX 512
+
+struct cli_map_name {
+	int fd;
+	char name[64];
+};
+
+struct cli_prog_result {
+	char name[64];
+	bool rejected;
+	char reason[CLI_REASON_MAX];
+	/* A rejected program as it was sent to the check (relocated), with the map fds it used
+	 * then and their names, so that -d shows the instruction the reason refers to. */
+	struct bpf_insn *insns;
+	size_t insn_cnt;
+	struct cli_map_name *maps;
+	size_t nr_maps;
+};
+
+/* An object opened and loaded through the runtime, with the check result of each program. */
+struct cli_obj {
+	struct bpf_object *obj;
+	const char *path;
+	struct cli_prog_result *progs;
+	size_t nr_progs;
+};
+
+/* main.c */
+int cli__err(const char *thing, const char *fmt, ...) _printf_(2, 3);
+void cli__warn(const char *thing, const char *fmt, ...) _printf_(2, 3);
+const char *cli__libbpf_last_warning(void);
+const char *cli__libbpf_prog_warning(void);
+const struct cli_map_name *cli__libbpf_created_maps(size_t *ret_n);
+void cli__libbpf_clear(void);
+int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify);
+int cli__parse_backend(const char *s, enum bpfi_jit_backend *ret_backend);
+
+/* object.c */
+int cli__obj_check_file(const char *path);
+int cli__obj_load(const char *path, const char *keep_prog, struct cli_obj *ret_obj);
+void cli__obj_close(struct cli_obj *o);
+const struct cli_prog_result *cli__obj_result(const struct cli_obj *o, const char *name);
+const char *cli__map_name_by_fd(const struct cli_obj *o, int fd);
+const char *cli__rejected_map_name(const struct cli_prog_result *r, int fd);
+const char *cli__prog_type_str(enum bpf_prog_type type);
+const char *cli__map_type_str(enum bpf_map_type type);
+
+/* disasm.c */
+struct cli_disasm_ctx {
+	/* Name of the map an ld_imm64 refers to (fd or index), or NULL. */
+	const char *(*map_name)(int fd_or_idx, void *cookie);
+	void *cookie;
+};
+
+int cli__disasm_insn(char *buf, size_t size, const struct bpf_insn *insns, size_t cnt, size_t idx,
+		     const struct cli_disasm_ctx *ctx);
+void cli__disasm_prog(FILE *out, const struct bpf_insn *insns, size_t cnt,
+		      const struct cli_disasm_ctx *ctx);
+
+/* mapfmt.c: maps formatted by their BTF types, as bpftool map dump does */
+bool cli__map_is_dumpable(const struct bpf_map *map);
+int cli__map_dump_plain(FILE *out, const struct bpf_map *map, const struct btf *btf);
+int cli__map_dump_json(FILE *out, const struct bpf_map *map, const struct btf *btf);
+
+/* btfjson.c */
+void cli__json_string(FILE *out, const char *s, size_t len);
+void cli__btf_json(FILE *out, const struct btf *btf, uint32_t type_id, const void *data,
+		   size_t size);
+void cli__hex_json(FILE *out, const void *data, size_t size);
+
+/* dump.c, test_run.c */
+int cli__cmd_dump(int argc, char **argv);
+int cli__cmd_test_run(int argc, char **argv);
+
+#endif

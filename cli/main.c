@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The bpfinject command: global options, subcommand dispatch, and the one place that turns
+ * failures into the single `bpfinject: <thing>: <reason>` line of DESIGN.md §6.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfinject/common.h>
+#include <bpfinject/runtime.h>
+
+#include "cli_internal.h"
+
+#ifndef BPFI_VERSION
+#define BPFI_VERSION "unknown"
+#endif
+
+int arg_verbose;
+
+/* libbpf reports failures as several lines on its print callback; we keep the last warning
+ * so that a failure can still be explained in one line when -v is off. */
+static char libbpf_last_warn[CLI_REASON_MAX];
+/* The last warning about one program ("prog 'NAME': ..."): names the program that failed. */
+static char libbpf_prog_warn[CLI_REASON_MAX];
+/* Maps libbpf created since the last clear, from its debug messages: after a failed load it
+ * has closed their fds, but the rejected program's instructions still name them. */
+#define MAX_CREATED_MAPS 64
+static struct cli_map_name created_maps[MAX_CREATED_MAPS];
+static size_t nr_created_maps;
+
+static const char usage_text[] =
+	"usage: bpfinject [-v] <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  dump OBJ [-d]                 list the programs (with the load-time check result) and\n"
+	"                                maps of an eBPF object; -d disassembles the programs\n"
+	"  test-run OBJ PROG [options]   run PROG once or --repeat N times through PROG_TEST_RUN,\n"
+	"                                then print r0, the time per run, the maps and the\n"
+	"                                trace_printk output\n"
+	"      --ctx-in FILE             context bytes (e.g. a struct pt_regs for a uprobe)\n"
+	"      --repeat N                run N times (default 1)\n"
+	"      --json                    JSON output\n"
+	"      --backend jit|interp      how the program runs (default jit)\n"
+	"      --no-verify               skip the load-time check (unsafe)\n"
+	"\n"
+	"options:\n"
+	"  -v, --verbose                 show libbpf's messages (twice: debug messages too)\n"
+	"  -h, --help                    show this help\n"
+	"      --version                 show the version\n";
+
+int cli__err(const char *thing, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bpfinject: %s: ", thing);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
+void cli__warn(const char *thing, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bpfinject: warning: %s: ", thing);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) _printf_(2, 0);
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[CLI_REASON_MAX];
+	const char *msg;
+	size_t n;
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	if (level == LIBBPF_DEBUG && nr_created_maps < MAX_CREATED_MAPS) {
+		struct cli_map_name *m = &created_maps[nr_created_maps];
+
+		if (sscanf(line, "libbpf: map '%63[^']': created successfully, fd=%d", m->name,
+			   &m->fd) == 2)
+			nr_created_maps++;
+	}
+	if (level == LIBBPF_WARN) {
+		/* Keep the first line of the message, without libbpf's "libbpf: " prefix. */
+		n = strcspn(line, "\n");
+		line[n] = '\0';
+		msg = strncmp(line, "libbpf: ", 8) ? line : line + 8;
+		if (n)
+			snprintf(libbpf_last_warn, sizeof(libbpf_last_warn), "%s", msg);
+		if (!strncmp(msg, "prog '", 6))
+			snprintf(libbpf_prog_warn, sizeof(libbpf_prog_warn), "%s", msg);
+	}
+	if (arg_verbose >= 2 || (arg_verbose == 1 && level != LIBBPF_DEBUG))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+const char *cli__libbpf_last_warning(void)
+{
+	return libbpf_last_warn;
+}
+
+const char *cli__libbpf_prog_warning(void)
+{
+	return libbpf_prog_warn;
+}
+
+const struct cli_map_name *cli__libbpf_created_maps(size_t *ret_n)
+{
+	*ret_n = nr_created_maps;
+	return created_maps;
+}
+
+void cli__libbpf_clear(void)
+{
+	nr_created_maps = 0;
+	libbpf_last_warn[0] = '\0';
+	libbpf_prog_warn[0] = '\0';
+}
+
+int cli__parse_backend(const char *s, enum bpfi_jit_backend *ret_backend)
+{
+	if (!strcmp(s, "jit") || !strcmp(s, "x86_64"))
+		*ret_backend = BPFI_JIT_X86_64;
+	else if (!strcmp(s, "interp") || !strcmp(s, "interpreter"))
+		*ret_backend = BPFI_JIT_INTERP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify)
+{
+	struct bpfi_runtime_opts opts = {
+		.sz = sizeof(opts),
+		.backend = backend,
+		.no_verify = no_verify,
+	};
+	char buf[CLI_REASON_MAX] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	int err;
+
+	if (no_verify)
+		cli__warn("--no-verify",
+			  "programs run without the load-time check: a bad program can crash");
+	err = bpfi_runtime_init(&opts, &log);
+	if (err) {
+		buf[strcspn(buf, "\n")] = '\0';
+		return cli__err("runtime", "%s", buf[0] ? buf : strerror(-err));
+	}
+	return 0;
+}
+
+static int usage(FILE *out, int ret)
+{
+	fputs(usage_text, out);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *cmd;
+	int c, ret;
+
+	libbpf_set_print(libbpf_print);
+	/* '+': stop at the subcommand, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			arg_verbose++;
+			break;
+		case 'h':
+			return usage(stdout, EXIT_SUCCESS);
+		case 'V':
+			printf("bpfinject %s (libbpf %s)\n", BPFI_VERSION, libbpf_version_string());
+			return EXIT_SUCCESS;
+		default:
+			fputs("bpfinject: try 'bpfinject --help'\n", stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs("bpfinject: missing command (try 'bpfinject --help')\n", stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	/* Each subcommand parses its own argv, starting at its name. */
+	argc -= optind;
+	argv += optind;
+	optind = 0;
+	if (!strcmp(cmd, "dump"))
+		ret = cli__cmd_dump(argc, argv);
+	else if (!strcmp(cmd, "test-run"))
+		ret = cli__cmd_test_run(argc, argv);
+	else if (!strcmp(cmd, "help"))
+		ret = usage(stdout, EXIT_SUCCESS);
+	else {
+		cli__err(cmd, "unknown command (try 'bpfinject --help')");
+		ret = 2;
+	}
+	if (bpfi_runtime_active())
+		bpfi_runtime_fini();
+	return ret;
+}

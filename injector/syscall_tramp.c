@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+/* Work in progress (issue 4). */
+#include "injector_internal.h"

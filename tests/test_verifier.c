@@ -1,0 +1,1031 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The load-time check: a kernel-selftests-style table of programs with the expected result
+ * and log line, soundness properties of the scalar ranges, the trace, and every program of
+ * the conformance suite (counts reported, never failed on).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfinject/common.h>
+#include <bpfinject/insn.h>
+#include <bpfinject/verifier.h>
+
+#include "conformance.h"
+#include "verifier/verifier_internal.h"
+
+/* ---- instruction builders (the kernel's filter.h names, which UAPI does not export) ---- */
+#define BPF_RAW_INSN(c, d, s, o, i)                                                        \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define BPF_MOV64_IMM(d, i)	 BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define BPF_MOV32_IMM(d, i)	 BPF_RAW_INSN(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, i)
+#define BPF_MOV64_REG(d, s)	 BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define BPF_ALU64_IMM(op, d, i)	 BPF_RAW_INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
+#define BPF_ALU64_REG(op, d, s)	 BPF_RAW_INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define BPF_ALU32_IMM(op, d, i)	 BPF_RAW_INSN(BPF_ALU | (op) | BPF_K, d, 0, 0, i)
+#define BPF_ALU32_REG(op, d, s)	 BPF_RAW_INSN(BPF_ALU | (op) | BPF_X, d, s, 0, 0)
+#define BPF_LD_IMM64_RAW(d, s, v)                                                          \
+	BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, (int32_t)(uint32_t)(v)),           \
+		BPF_RAW_INSN(0, 0, 0, 0, (int32_t)((uint64_t)(v) >> 32))
+#define BPF_LD_IMM64(d, v)	 BPF_LD_IMM64_RAW(d, 0, v)
+#define BPF_LD_MAP_FD(d, fd)	 BPF_LD_IMM64_RAW(d, BPF_PSEUDO_MAP_FD, fd)
+#define BPF_LD_MAP_VALUE(d, fd, off)                                                       \
+	BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_VALUE, 0, fd),            \
+		BPF_RAW_INSN(0, 0, 0, 0, off)
+#define BPF_LD_FUNC(d, rel)	 BPF_LD_IMM64_RAW(d, BPF_PSEUDO_FUNC, rel)
+#define BPF_LDX_MEM(sz, d, s, o) BPF_RAW_INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define BPF_LDX_MEMSX(sz, d, s, o) BPF_RAW_INSN(BPF_LDX | BPF_MEMSX | (sz), d, s, o, 0)
+#define BPF_STX_MEM(sz, d, s, o) BPF_RAW_INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
+#define BPF_ST_MEM(sz, d, o, i)	 BPF_RAW_INSN(BPF_ST | BPF_MEM | (sz), d, 0, o, i)
+#define BPF_ATOMIC_OP(sz, op, d, s, o) BPF_RAW_INSN(BPF_STX | BPF_ATOMIC | (sz), d, s, o, op)
+#define BPF_JMP_IMM(op, d, i, o) BPF_RAW_INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
+#define BPF_JMP_REG(op, d, s, o) BPF_RAW_INSN(BPF_JMP | (op) | BPF_X, d, s, o, 0)
+#define BPF_JMP32_IMM(op, d, i, o) BPF_RAW_INSN(BPF_JMP32 | (op) | BPF_K, d, 0, o, i)
+#define BPF_JMP_A(o)		 BPF_RAW_INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
+#define BPF_GOTOL(i)		 BPF_RAW_INSN(BPF_JMP32 | BPF_JA, 0, 0, 0, i)
+#define BPF_EMIT_CALL(id)	 BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, 0, 0, id)
+#define BPF_CALL_REL(rel)	 BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel)
+#define BPF_CALLX(r)		 BPF_RAW_INSN(BPF_JMP | BPF_CALL | BPF_X, r, 0, 0, 0)
+#define BPF_EXIT_INSN()		 BPF_RAW_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+
+/* Helper ids used below (the kernel's). */
+#define FN_map_lookup_elem	   1
+#define FN_probe_read		   4
+#define FN_ktime_get_ns		   5
+#define FN_current_task_under_cgroup 37
+#define FN_probe_read_kernel	   113
+#define FN_ringbuf_reserve	   131
+#define FN_ringbuf_submit	   132
+#define FN_ktime_get_coarse_ns	   160
+#define FN_loop			   181
+/* libbpf's marker for an ld_imm64 of a map it did not create (MAP_LDIMM64_POISON_BASE). */
+#define POISON_CALL 2001000000
+
+/* ---- the maps the test programs refer to, by fd ---- */
+enum { FD_HASH = 3, FD_RODATA, FD_RINGBUF, FD_DATA, FD_RDONLY };
+
+/* .rodata: u32 flag_off @0 = 0, u32 flag_on @4 = 1, u64 magic @8. */
+static const uint8_t rodata[16] = { 0, 0, 0, 0, 1, 0, 0, 0, 0x88, 0x77, 0x66, 0x55,
+				    0x44, 0x33, 0x22, 0x11 };
+
+static const struct bpfi_verifier_map test_maps[] = {
+	[FD_HASH] = { .type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
+		      .max_entries = 16 },
+	[FD_RODATA] = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 16,
+			.max_entries = 1, .map_flags = BPF_F_RDONLY_PROG, .frozen = true,
+			.frozen_value = rodata },
+	[FD_RINGBUF] = { .type = BPF_MAP_TYPE_RINGBUF, .max_entries = 4096 },
+	[FD_DATA] = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 32,
+		      .max_entries = 1 },
+	[FD_RDONLY] = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8,
+			.max_entries = 1, .map_flags = BPF_F_RDONLY_PROG },
+};
+
+static const struct bpfi_verifier_map *map_by_fd(int fd, void *cookie)
+{
+	(void)cookie;
+	if (fd < FD_HASH || fd > FD_RDONLY)
+		return NULL;
+	return &test_maps[fd];
+}
+
+/* Our own list, so these tests do not depend on the helpers part. */
+static bool helper_known(int32_t id, void *cookie)
+{
+	static const int32_t known[] = { 1,  2,  3,  4,	 5,   6,   7,	8,   12,  14,  15,  16,
+					 25, 35, 37, 45, 67,  80,  109, 112, 113, 114, 115, 125,
+					 130, 131, 132, 133, 134, 160, 181 };
+	size_t k;
+
+	(void)cookie;
+	for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+		if (known[k] == id)
+			return true;
+	return false;
+}
+
+#define MAX_CASE_INSNS 40
+
+struct verifier_case {
+	const char *descr;
+	struct bpf_insn insns[MAX_CASE_INSNS];
+	int expect_err;		/* 0 or -EACCES, -EINVAL, -E2BIG */
+	const char *expect_msg; /* substring that must be in the log, or NULL */
+	uint32_t prog_type;	/* 0: BPF_PROG_TYPE_KPROBE; | CASE_STRICT_STACK */
+};
+
+/* In prog_type: check with opts.strict_stack (an unprivileged loader's rules). */
+#define CASE_STRICT_STACK 0x80000000u
+
+/* Look up key 0 in the hash map: leaves r0 = map_value_or_null (7 insns). */
+#define LOOKUP_HASH_KEY0                                                                   \
+	BPF_ST_MEM(BPF_W, BPFI_REG_10, -4, 0), BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10),      \
+		BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4), BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH),  \
+		BPF_EMIT_CALL(FN_map_lookup_elem)
+
+static const struct verifier_case cases[] = {
+	/* ---------------- accepted ---------------- */
+	{ "trivial (libbpf's probe_loading)",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "libbpf FEAT_MEMCG_ACCOUNT probe: call ktime_get_coarse_ns",
+	  { BPF_EMIT_CALL(FN_ktime_get_coarse_ns), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  BPF_PROG_TYPE_SOCKET_FILTER },
+	{ "libbpf FEAT_PROBE_READ_KERN probe",
+	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -8),
+	    BPF_MOV64_IMM(BPFI_REG_2, 8), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_probe_read_kernel), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  BPF_PROG_TYPE_TRACEPOINT },
+	{ "libbpf FEAT_GLOBAL_DATA probe: store into a map value",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_DATA, 0), BPF_ST_MEM(BPF_DW, BPFI_REG_1, 0, 42),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  BPF_PROG_TYPE_SOCKET_FILTER },
+	{ "conditional on a context field, both arms",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 112),
+	    BPF_JMP_IMM(BPF_JGT, BPFI_REG_2, 10, 2), BPF_MOV64_IMM(BPFI_REG_0, 1), BPF_EXIT_INSN(),
+	    BPF_MOV64_IMM(BPFI_REG_0, 2), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "bpf-to-bpf call",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 5), BPF_CALL_REL(1), BPF_EXIT_INSN(),
+	    BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_1), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_0, 1),
+	    BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "callee writes the caller's stack through a pointer argument",
+	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -8),
+	    BPF_CALL_REL(2), BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN(),
+	    BPF_ST_MEM(BPF_DW, BPFI_REG_1, 0, 7), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "map lookup with a NULL check",
+	  { LOOKUP_HASH_KEY0, BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 2),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "NULL check on a copy refines the original",
+	  { LOOKUP_HASH_KEY0, BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0),
+	    BPF_JMP_IMM(BPF_JNE, BPFI_REG_6, 0, 2), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    BPF_MOV64_IMM(BPFI_REG_1, 1),
+	    BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFI_REG_0, BPFI_REG_1, 0),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "spill and fill a pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8), BPF_MOV64_IMM(BPFI_REG_1, 0),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_10, -8),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 80), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "atomics on the stack: add, fetch add, xchg, cmpxchg (32 and 64 bit)",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -8, 0), BPF_ST_MEM(BPF_W, BPFI_REG_10, -12, 0),
+	    BPF_MOV64_IMM(BPFI_REG_1, 1),
+	    BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_ATOMIC_OP(BPF_DW, BPF_OR | BPF_FETCH, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_ATOMIC_OP(BPF_W, BPF_XCHG, BPFI_REG_10, BPFI_REG_1, -12),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_ATOMIC_OP(BPF_DW, BPF_CMPXCHG, BPFI_REG_10, BPFI_REG_1, -8), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "poisoned call in a branch dead after folding",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 0), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_1, 0, 1),
+	    BPF_EMIT_CALL(POISON_CALL), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "poisoned ld_imm64 (two calls) in a dead branch",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 0), BPF_JMP_IMM(BPF_JNE, BPFI_REG_1, 0, 2),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_EMIT_CALL(POISON_CALL + 3),
+	    BPF_EMIT_CALL(POISON_CALL + 3), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ ".rodata flag folds: dead call behind a false flag",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_RODATA, 0),
+	    BPF_LDX_MEM(BPF_W, BPFI_REG_2, BPFI_REG_1, 0), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_2, 0, 1),
+	    BPF_EMIT_CALL(9999), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ ".rodata u64 through a map value offset folds",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_RODATA, 8),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0),
+	    BPF_LD_IMM64(BPFI_REG_3, 0x1122334455667788ULL),
+	    BPF_JMP_REG(BPF_JEQ, BPFI_REG_2, BPFI_REG_3, 1), BPF_EMIT_CALL(9999),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "bounded loop with a constant counter (unrolled)",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_MOV64_IMM(BPFI_REG_1, 0),
+	    BPF_ALU64_REG(BPF_ADD, BPFI_REG_0, BPFI_REG_1), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, 1),
+	    BPF_JMP_IMM(BPF_JLT, BPFI_REG_1, 10, -3), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "loop bounded by a masked context value",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_1, 0), BPF_ALU64_IMM(BPF_AND, BPFI_REG_1, 15),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_1, 0, 2), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -1),
+	    BPF_JMP_A(-3), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "variable stack index bounded by a check",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_JMP_IMM(BPF_JGT, BPFI_REG_2, 7, 4),
+	    BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -16),
+	    BPF_ALU64_REG(BPF_ADD, BPFI_REG_3, BPFI_REG_2), BPF_ST_MEM(BPF_B, BPFI_REG_3, 0, 1),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "ringbuf reserve, NULL check, write, submit",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 5), BPF_ST_MEM(BPF_DW, BPFI_REG_0, 8, 1),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_0), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "bpf_loop with a callback subprogram",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 10), BPF_LD_FUNC(BPFI_REG_2, 6),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "cpu v4: sdiv, smod, movsx, ldsx, gotol, bswap, callx",
+	  { BPF_MOV64_IMM(BPFI_REG_1, -7),
+	    BPF_RAW_INSN(BPF_ALU64 | BPF_DIV | BPF_K, BPFI_REG_1, 0, 1, 2),
+	    BPF_RAW_INSN(BPF_ALU64 | BPF_MOD | BPF_K, BPFI_REG_1, 0, 1, 3),
+	    BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPFI_REG_2, BPFI_REG_1, 8, 0),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_LDX_MEMSX(BPF_B, BPFI_REG_3, BPFI_REG_10, -8), BPF_GOTOL(0),
+	    BPF_MOV64_IMM(BPFI_REG_3, 1), BPF_RAW_INSN(BPF_ALU64 | BPF_END, BPFI_REG_3, 0, 0, 64),
+	    BPF_MOV64_IMM(BPFI_REG_5, FN_ktime_get_ns), BPF_CALLX(BPFI_REG_5), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "jmp32 refines a 32-bit value",
+	  { BPF_LDX_MEM(BPF_W, BPFI_REG_2, BPFI_REG_1, 0), BPF_JMP32_IMM(BPF_JGE, BPFI_REG_2, 8, 5),
+	    BPF_ALU64_IMM(BPF_LSH, BPFI_REG_2, 3), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -64), BPF_ALU64_REG(BPF_ADD, BPFI_REG_3, BPFI_REG_2),
+	    BPF_ST_MEM(BPF_DW, BPFI_REG_3, 0, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "signed index checks (int sign-extended, then s< 0 and s> 7)",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_ALU64_IMM(BPF_LSH, BPFI_REG_2, 32),
+	    BPF_ALU64_IMM(BPF_ARSH, BPFI_REG_2, 32), BPF_JMP_IMM(BPF_JSLT, BPFI_REG_2, 0, 5),
+	    BPF_JMP_IMM(BPF_JSGT, BPFI_REG_2, 7, 4), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_3, BPFI_REG_2),
+	    BPF_ST_MEM(BPF_B, BPFI_REG_3, 0, 1), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "map key with holes (privileged: allowed, as the kernel allows root)",
+	  { BPF_ST_MEM(BPF_W, BPFI_REG_10, -8, 0), BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4), BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH),
+	    BPF_EMIT_CALL(FN_map_lookup_elem), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "uninitialised stack load (privileged: an unknown scalar)",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "bpftrace helper probe of a known helper: no 'unknown func'",
+	  { BPF_EMIT_CALL(FN_probe_read_kernel), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "R1 type=ctx expected=",
+	  0 },
+
+	/* ---------------- rejected: structure (cfg.c) ---------------- */
+	{ "unknown opcode",
+	  { BPF_RAW_INSN(0xf7, 0, 0, 0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: invalid BPF_ALU opcode 0xf7",
+	  0 },
+	{ "unknown jump opcode",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_RAW_INSN(0xe5, 0, 0, 0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: invalid BPF_JMP/JMP32 opcode 0xe5",
+	  0 },
+	{ "BPF_LD_ABS is not supported",
+	  { BPF_RAW_INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: BPF_LD_[ABS|IND] is not supported",
+	  0 },
+	{ "bad destination register",
+	  { BPF_MOV64_IMM(11, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: R11 is invalid",
+	  0 },
+	{ "bad source register",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_MOV64_REG(BPFI_REG_0, 12), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: R12 is invalid",
+	  0 },
+	{ "reserved field set",
+	  { BPF_RAW_INSN(BPF_ALU64 | BPF_ADD | BPF_K, 0, 1, 0, 1), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: BPF_ALU uses reserved fields",
+	  0 },
+	{ "write to r10",
+	  { BPF_MOV64_IMM(BPFI_REG_10, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: frame pointer is read only",
+	  0 },
+	{ "load into r10",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: frame pointer is read only",
+	  0 },
+	{ "jump into the middle of ld_imm64",
+	  { BPF_JMP_A(1), BPF_LD_IMM64(BPFI_REG_0, 1), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: jump into the middle of ldimm64 insn 1",
+	  0 },
+	{ "jump out of range",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 5), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: jump out of range from insn 1 to 7",
+	  0 },
+	{ "jump backwards before the start",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_JMP_A(-3), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "jump out of range from insn 1 to -1",
+	  0 },
+	{ "jump into another subprogram",
+	  { BPF_CALL_REL(2), BPF_JMP_A(2), BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: jump out of range from insn 1 to 4",
+	  0 },
+	{ "ld_imm64 missing its second slot",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, 0, 0, 0, 0) },
+	  -EINVAL,
+	  "insn 2: invalid bpf_ld_imm64 insn",
+	  0 },
+	{ "ld_imm64 second slot with an opcode",
+	  { BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, 0, 0, 0, 0), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: invalid bpf_ld_imm64 insn",
+	  0 },
+	{ "ld_imm64 of an unknown map fd",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, 42), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: fd 42 is not pointing to valid bpf_map",
+	  0 },
+	{ "ld_imm64 map value offset past the value",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_HASH, 8), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: invalid access to map value pointer, value_size=8 off=8",
+	  0 },
+	{ "ld_imm64 with an unknown pseudo source",
+	  { BPF_LD_IMM64_RAW(BPFI_REG_1, 9, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: unrecognized bpf_ld_imm64 insn",
+	  0 },
+	{ "falls off the end",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0) },
+	  -EINVAL,
+	  "insn 0: last insn is not an exit or jmp",
+	  0 },
+	{ "subprogram falls off its end",
+	  { BPF_CALL_REL(1), BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, -2) },
+	  -EINVAL,
+	  "insn 3: last insn is not an exit or jmp",
+	  0 },
+	{ "unreachable instruction",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 1),
+	    BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 2: unreachable insn 2",
+	  0 },
+	{ "division by constant zero",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 1), BPF_ALU64_IMM(BPF_DIV, BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: division by zero",
+	  0 },
+	{ "shift by an out-of-range immediate",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 1), BPF_ALU64_IMM(BPF_LSH, BPFI_REG_0, 64), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: invalid shift 64",
+	  0 },
+	{ "unknown atomic operation",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 1), BPF_ATOMIC_OP(BPF_DW, 0x10, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: BPF_ATOMIC uses invalid atomic opcode 0x10",
+	  0 },
+	{ "kfunc call",
+	  { BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, 1), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: kernel function calls are not supported",
+	  0 },
+
+	/* ---------------- rejected: data flow (check.c) ---------------- */
+	{ "uninitialised register read",
+	  { BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_3), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: R3 !read_ok",
+	  0 },
+	{ "exit without r0",
+	  { BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: R0 !read_ok",
+	  0 },
+	{ "r1-r5 are clobbered by a helper call",
+	  { BPF_MOV64_IMM(BPFI_REG_2, 1), BPF_EMIT_CALL(FN_ktime_get_ns),
+	    BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_2), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: R2 !read_ok",
+	  0 },
+	{ "uninitialised read only on one arm",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_2, 0, 2),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_7),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: R7 !read_ok",
+	  0 },
+	{ "stack store below the frame",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -520, 0), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: invalid stack off=-520 size=8",
+	  0 },
+	{ "stack load above the frame",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: invalid stack off=0 size=8",
+	  0 },
+	{ "stack access out of bounds through a derived pointer",
+	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -516),
+	    BPF_ST_MEM(BPF_W, BPFI_REG_1, 0, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: invalid stack off=-516 size=4",
+	  0 },
+	{ "variable stack index without a bound",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_ALU64_IMM(BPF_AND, BPFI_REG_2, 31),
+	    BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -16),
+	    BPF_ALU64_REG(BPF_ADD, BPFI_REG_3, BPFI_REG_2), BPF_ST_MEM(BPF_B, BPFI_REG_3, 0, 1),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 5: invalid variable-offset stack access R3 var_off=[-16,15] size=1",
+	  0 },
+	{ "misaligned stack access",
+	  { BPF_ST_MEM(BPF_W, BPFI_REG_10, -6, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: misaligned stack access off=-6 size=4",
+	  0 },
+	{ "partial fill of a spilled pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_LDX_MEM(BPF_W, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 1: invalid size of register fill",
+	  0 },
+	{ "unknown helper",
+	  { BPF_EMIT_CALL(9999), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 0: unknown func unknown#9999",
+	  0 },
+	{ "poisoned call on a live path",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 1), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_1, 0, 1),
+	    BPF_EMIT_CALL(POISON_CALL), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 2: unknown func unknown#2001000000",
+	  0 },
+	{ "poisoned call behind an unknown condition",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_2, 0, 1),
+	    BPF_EMIT_CALL(POISON_CALL), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 2: unknown func",
+	  0 },
+	{ ".rodata flag folds: live call behind a true flag",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_RODATA, 0),
+	    BPF_LDX_MEM(BPF_W, BPFI_REG_2, BPFI_REG_1, 4), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_2, 0, 1),
+	    BPF_EMIT_CALL(9999), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 4: unknown func unknown#9999",
+	  0 },
+	{ "callx of a register that is not a known helper id",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_5, BPFI_REG_1, 0), BPF_CALLX(BPFI_REG_5), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 1: R5 callx target is not a known helper id",
+	  0 },
+	{ "map value dereferenced without a NULL check",
+	  { LOOKUP_HASH_KEY0, BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 6: R0 invalid mem access 'map_value_or_null'",
+	  0 },
+	{ "arithmetic on a maybe-NULL pointer",
+	  { LOOKUP_HASH_KEY0, BPF_ALU64_IMM(BPF_ADD, BPFI_REG_0, 8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 6: R0 pointer arithmetic on map_value_or_null prohibited, null-check it first",
+	  0 },
+	{ "map value access past value_size",
+	  { LOOKUP_HASH_KEY0, BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 1),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_0, 4), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 7: invalid access to map value, value_size=8 off=4 size=8",
+	  0 },
+	{ "map key not initialised (strict stack, as for unprivileged loaders)",
+	  { BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4),
+	    BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), BPF_EMIT_CALL(FN_map_lookup_elem),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: invalid indirect read from stack R2 off -4+0 size 4",
+	  CASE_STRICT_STACK },
+	{ "map key partly initialised (strict stack)",
+	  { BPF_ST_MEM(BPF_H, BPFI_REG_10, -4, 0), BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4), BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH),
+	    BPF_EMIT_CALL(FN_map_lookup_elem), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 5: invalid indirect read from stack R2 off -4+2 size 4",
+	  CASE_STRICT_STACK },
+	{ "uninitialised stack load (strict stack)",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: invalid read from stack off -8 size 8",
+	  CASE_STRICT_STACK },
+	{ "map lookup with a scalar as the map",
+	  { BPF_ST_MEM(BPF_W, BPFI_REG_10, -4, 0), BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4), BPF_MOV64_IMM(BPFI_REG_1, 0),
+	    BPF_EMIT_CALL(FN_map_lookup_elem), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: R1 type=scalar expected=map_ptr",
+	  0 },
+	{ "map lookup with an uninitialised key register",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), BPF_EMIT_CALL(FN_map_lookup_elem), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: R2 !read_ok",
+	  0 },
+	{ "write into a read-only map",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_RDONLY, 0), BPF_ST_MEM(BPF_DW, BPFI_REG_1, 0, 1),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: write into map forbidden, value_size=8 off=0 size=8",
+	  0 },
+	{ "scalar dereferenced",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 0), BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 1: R1 invalid mem access 'scalar'",
+	  0 },
+	{ "context read past its end",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 168), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: invalid bpf_context access off=168 size=8",
+	  0 },
+	{ "context write",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_1, 0, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: invalid bpf_context access off=0 size=8",
+	  0 },
+	{ "32-bit pointer arithmetic",
+	  { BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10), BPF_ALU32_IMM(BPF_ADD, BPFI_REG_2, -8),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 1: R2 32-bit pointer arithmetic prohibited",
+	  0 },
+	{ "pointer multiplied",
+	  { BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10), BPF_ALU64_IMM(BPF_MUL, BPFI_REG_2, 2),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 1: R2 pointer arithmetic with *= operator prohibited",
+	  0 },
+	{ "ringbuf record not submitted",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 1), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 7: Unreleased reference id=1 alloc_insn=4",
+	  0 },
+	{ "ringbuf record used after submit",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 5), BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_0), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_ST_MEM(BPF_DW, BPFI_REG_6, 0, 1),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 10: R6 invalid mem access 'scalar'",
+	  0 },
+	{ "ringbuf record written past its size",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 5), BPF_ST_MEM(BPF_DW, BPFI_REG_0, 16, 1),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_0), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 6: invalid access to memory, mem_size=16 off=16 size=8",
+	  0 },
+	{ "ringbuf_reserve on a hash map",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: cannot pass map_type 1 into func bpf_ringbuf_reserve#131",
+	  0 },
+	{ "helper writes past the stack",
+	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -8),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_probe_read), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: invalid indirect access to stack R1 off=-8 size=16",
+	  0 },
+	{ "infinite loop",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_JMP_A(-1) },
+	  -EINVAL,
+	  "insn 1: infinite loop detected at insn 1",
+	  0 },
+	{ "loop that never ends within the budget",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 1), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_0, 1),
+	    BPF_JMP_IMM(BPF_JNE, BPFI_REG_0, 0, -2), BPF_EXIT_INSN() },
+	  -E2BIG,
+	  "BPF program is too large. Processed 1000000 insn",
+	  0 },
+	{ "recursion deeper than 8 frames",
+	  { BPF_CALL_REL(1), BPF_EXIT_INSN(), BPF_CALL_REL(-1), BPF_EXIT_INSN() },
+	  -E2BIG,
+	  "insn 2: the call stack of 9 frames is too deep",
+	  0 },
+	{ "combined stack of a call chain too large",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -512, 0), BPF_CALL_REL(1), BPF_EXIT_INSN(),
+	    BPF_ST_MEM(BPF_DW, BPFI_REG_10, -8, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "combined stack size of the call chain is 544. Too large",
+	  0 },
+	{ "stack pointer returned to the caller",
+	  { BPF_CALL_REL(1), BPF_EXIT_INSN(), BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_10),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 3: cannot return stack pointer to the caller",
+	  0 },
+	{ "bpf_loop callback returning a pointer",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 10), BPF_LD_FUNC(BPFI_REG_2, 6),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_10),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 9: At callback return the register R0 is not a known value (fp)",
+	  0 },
+};
+
+static int insn_count(const struct verifier_case *c)
+{
+	int n = MAX_CASE_INSNS;
+
+	/* Trailing all-zero slots are padding; a real zero insn is never last in a case. */
+	while (n > 0 && !c->insns[n - 1].code && !c->insns[n - 1].imm && !c->insns[n - 1].off &&
+	       !c->insns[n - 1].dst_reg && !c->insns[n - 1].src_reg)
+		n--;
+	return n;
+}
+
+static int check_prog(const struct bpf_insn *insns, uint32_t cnt, uint32_t prog_type,
+		      uint32_t ctx_size, char *buf, size_t size, unsigned level)
+{
+	struct bpfi_verifier_opts opts = {
+		.sz = sizeof(opts),
+		.prog_type = prog_type & ~CASE_STRICT_STACK,
+		.strict_stack = (prog_type & CASE_STRICT_STACK) != 0,
+		.ctx_size = ctx_size,
+		.map_by_fd = map_by_fd,
+		.helper_known = helper_known,
+	};
+	struct bpfi_log log = { .buf = buf, .size = size, .level = level };
+
+	buf[0] = '\0';
+	return bpfi_verifier_check(insns, cnt, &opts, &log);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+START_TEST(run_case)
+{
+	const struct verifier_case *c = &cases[_i];
+	char buf[4096];
+	int err;
+
+	uint32_t type = c->prog_type & ~CASE_STRICT_STACK;
+
+	err = check_prog(c->insns, (uint32_t)insn_count(c),
+			 (type ? type : BPF_PROG_TYPE_KPROBE) | (c->prog_type & CASE_STRICT_STACK), 0,
+			 buf, sizeof(buf), 0);
+	ck_assert_msg(err == c->expect_err, "%s: err %d, expected %d; log: %s", c->descr, err,
+		      c->expect_err, buf);
+	ck_assert_msg(!c->expect_msg || strstr(buf, c->expect_msg), "%s: log was: %s", c->descr,
+		      buf);
+	if (err) {
+		/* Exactly one line, naming the instruction. */
+		ck_assert_msg(count_lines(buf) == 1 && !strncmp(buf, "insn ", 5),
+			      "%s: not one 'insn N:' line: %s", c->descr, buf);
+		/* bpftrace treats only these words as "helper missing". */
+		if (c->expect_msg && !strstr(c->expect_msg, "unknown func"))
+			ck_assert_msg(!strstr(buf, "unknown func") && !strstr(buf, "invalid func"),
+				      "%s: %s", c->descr, buf);
+	} else {
+		ck_assert_msg(buf[0] == '\0', "%s: log on success: %s", c->descr, buf);
+	}
+}
+END_TEST
+
+/* The per-instruction trace appears only when asked for, and ends with the summary. */
+START_TEST(trace_level)
+{
+	const struct verifier_case *c = &cases[0];
+	char buf[4096];
+
+	ck_assert_int_eq(check_prog(c->insns, 2, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf),
+				    BPFI_LOG_TRACE),
+			 0);
+	ck_assert_msg(strstr(buf, "0: (b7)") && strstr(buf, "1: (95)") &&
+			      strstr(buf, "processed 2 insns"),
+		      "trace: %s", buf);
+}
+END_TEST
+
+/* insn_live marks what checked paths execute: the poisoned call and its branch are dead. */
+START_TEST(reports_live_insns)
+{
+	const struct bpf_insn insns[] = {
+		BPF_LD_MAP_VALUE(BPFI_REG_1, FD_RODATA, 0),
+		BPF_LDX_MEM(BPF_W, BPFI_REG_2, BPFI_REG_1, 0),
+		BPF_JMP_IMM(BPF_JNE, BPFI_REG_2, 0, 2),
+		BPF_MOV64_IMM(BPFI_REG_0, 0),
+		BPF_EXIT_INSN(),
+		BPF_EMIT_CALL(POISON_CALL),
+		BPF_EXIT_INSN(),
+	};
+	const uint8_t want[] = { 1, 1, 1, 1, 1, 1, 0, 0 };
+	uint8_t live[8];
+	struct bpfi_verifier_opts opts = {
+		.sz = sizeof(opts),
+		.map_by_fd = map_by_fd,
+		.helper_known = helper_known,
+		.insn_live = live,
+	};
+
+	memset(live, 0xaa, sizeof(live));
+	ck_assert_int_eq(bpfi_verifier_check(insns, 8, &opts, NULL), 0);
+	ck_assert_mem_eq(live, want, sizeof(want));
+}
+END_TEST
+
+/* Null arguments, a bad opts size and an oversized program fail cleanly. */
+START_TEST(bad_arguments)
+{
+	struct bpf_insn insn = BPF_EXIT_INSN();
+	struct bpfi_verifier_opts opts = { .sz = 1 };
+	char buf[256];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+	ck_assert_int_eq(bpfi_verifier_check(NULL, 1, NULL, &log), -EINVAL);
+	ck_assert_int_eq(bpfi_verifier_check(&insn, 0, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(bpfi_verifier_check(&insn, BPFI_MAX_INSNS + 1, NULL, NULL), -E2BIG);
+	ck_assert_int_eq(bpfi_verifier_check(&insn, 1, &opts, NULL), -EINVAL);
+}
+END_TEST
+
+/*
+ * Many independent branches: without pruning 2^20 paths; pruning (with liveness: the branch
+ * results die at once) keeps this small.
+ */
+START_TEST(pruning_keeps_branches_linear)
+{
+	struct bpf_insn insns[4 * 20 + 3];
+	char buf[512];
+	uint32_t n = 0, k;
+
+	insns[n++] = BPF_LDX_MEM(BPF_DW, BPFI_REG_6, BPFI_REG_1, 0);
+	for (k = 0; k < 20; k++) {
+		insns[n++] = BPF_JMP_IMM(BPF_JSET, BPFI_REG_6, 1 << k, 2);
+		insns[n++] = BPF_MOV64_IMM(BPFI_REG_2, 1);
+		insns[n++] = BPF_JMP_A(1);
+		insns[n++] = BPF_MOV64_IMM(BPFI_REG_2, 2);
+	}
+	insns[n++] = BPF_MOV64_IMM(BPFI_REG_0, 0);
+	insns[n++] = BPF_EXIT_INSN();
+	ck_assert_int_eq(check_prog(insns, n, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), 0), 0);
+}
+END_TEST
+
+/* ---- scalar ranges: soundness by brute force over small domains ---- */
+
+static const uint64_t samples[] = { 0,	       1,	   2,	      3,	  7,
+				    8,	       15,	   31,	      63,	  64,
+				    100,       0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL,
+				    INT64_MAX, 1ULL << 63, UINT64_MAX - 1, UINT64_MAX };
+#define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
+
+static const uint8_t alu_ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,	BPF_AND,
+				   BPF_LSH, BPF_RSH, BPF_MOD, BPF_XOR, BPF_ARSH, BPF_MOV };
+static const uint8_t jmp_ops[] = { BPF_JEQ, BPF_JGT,  BPF_JGE,	BPF_JSET, BPF_JNE, BPF_JSGT,
+				   BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE };
+
+static bool concrete_cmp(uint8_t op, bool is64, uint64_t a, uint64_t b)
+{
+	int64_t sa = is64 ? (int64_t)a : (int32_t)(uint32_t)a;
+	int64_t sb = is64 ? (int64_t)b : (int32_t)(uint32_t)b;
+
+	if (!is64) {
+		a = (uint32_t)a;
+		b = (uint32_t)b;
+	}
+	switch (op) {
+	case BPF_JEQ: return a == b;
+	case BPF_JNE: return a != b;
+	case BPF_JGT: return a > b;
+	case BPF_JGE: return a >= b;
+	case BPF_JLT: return a < b;
+	case BPF_JLE: return a <= b;
+	case BPF_JSET: return (a & b) != 0;
+	case BPF_JSGT: return sa > sb;
+	case BPF_JSGE: return sa >= sb;
+	case BPF_JSLT: return sa < sb;
+	default: return sa <= sb;
+	}
+}
+
+static bool in_range(const struct vreg *r, uint64_t v)
+{
+	return v >= r->umin && v <= r->umax;
+}
+
+/* Every pair of ranges built from the samples, and every concrete pair inside them. */
+#define FOR_RANGES(lo, hi)                                                                 \
+	for (size_t lo = 0; lo < NSAMPLES; lo++)                                           \
+		for (size_t hi = lo; hi < NSAMPLES && hi <= lo + 3; hi++)
+
+START_TEST(bounds_alu_sound)
+{
+	uint8_t op = alu_ops[_i % sizeof(alu_ops)];
+	bool is64 = _i < (int)sizeof(alu_ops);
+
+	FOR_RANGES(a0, a1)
+	FOR_RANGES(b0, b1)
+	for (size_t x = a0; x <= a1; x++)
+		for (size_t y = b0; y <= b1; y++) {
+			struct vreg d = { .type = VREG_SCALAR, .umin = samples[a0],
+					  .umax = samples[a1] };
+			struct vreg s = { .type = VREG_SCALAR, .umin = samples[b0],
+					  .umax = samples[b1] };
+			int16_t off = 0;
+			uint64_t want;
+
+			if ((op == BPF_DIV || op == BPF_MOD) && (x + y) % 2)
+				off = 1;
+			if (op == BPF_MOV && (x + y) % 3 == 1)
+				off = 8;
+			want = bounds__alu_const(op, is64, samples[x], samples[y], off);
+			bounds__alu(op, is64, &d, &s, off);
+			ck_assert_msg(in_range(&d, want),
+				      "op %#x is64 %d off %d: [%#llx,%#llx] op [%#llx,%#llx]: %#llx "
+				      "not in [%#llx,%#llx]",
+				      op, is64, off, (unsigned long long)samples[a0],
+				      (unsigned long long)samples[a1], (unsigned long long)samples[b0],
+				      (unsigned long long)samples[b1], (unsigned long long)want,
+				      (unsigned long long)d.umin, (unsigned long long)d.umax);
+		}
+}
+END_TEST
+
+START_TEST(bounds_branch_sound)
+{
+	uint8_t op = jmp_ops[_i % sizeof(jmp_ops)];
+	bool is64 = _i < (int)sizeof(jmp_ops);
+
+	FOR_RANGES(a0, a1)
+	FOR_RANGES(b0, b1)
+	{
+		struct vreg a = { .type = VREG_SCALAR, .umin = samples[a0], .umax = samples[a1] };
+		struct vreg b = { .type = VREG_SCALAR, .umin = samples[b0], .umax = samples[b1] };
+		int taken = bounds__branch_taken(op, is64, &a, &b);
+
+		for (size_t x = a0; x <= a1; x++)
+			for (size_t y = b0; y <= b1; y++) {
+				bool t = concrete_cmp(op, is64, samples[x], samples[y]);
+				struct vreg ra = a, rb = b;
+
+				ck_assert_msg(taken < 0 || taken == t, "op %#x is64 %d: %#llx %#llx",
+					      op, is64, (unsigned long long)samples[x],
+					      (unsigned long long)samples[y]);
+				bounds__refine(op, is64, t, &ra, &rb);
+				ck_assert_msg(in_range(&ra, samples[x]) && in_range(&rb, samples[y]),
+					      "refine op %#x is64 %d taken %d lost %#llx/%#llx", op,
+					      is64, t, (unsigned long long)samples[x],
+					      (unsigned long long)samples[y]);
+			}
+	}
+}
+END_TEST
+
+/* ---- the conformance suite: every program through the check, counts as info ---- */
+
+static bool conformance_helper(int32_t id, void *cookie)
+{
+	(void)cookie;
+	return id == CONFORMANCE_UNWIND_HELPER;
+}
+
+START_TEST(conformance_programs)
+{
+	const char *dir = getenv("BPFI_CONFORMANCE_DIR");
+	struct conformance_case *cases_c = NULL;
+	int n = dir ? conformance_load(dir, &cases_c) : -ENOENT, k, accepted = 0;
+	int by_err[4] = { 0 };
+	char buf[1024];
+
+	if (n < 0) {
+		fprintf(stderr, "verifier: conformance suite not found (%d), skipped\n", n);
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		struct conformance_case *c = &cases_c[k];
+		struct bpfi_verifier_opts opts = {
+			.sz = sizeof(opts),
+			.prog_type = 0,
+			/* r1 is the memory; with none the suite sets r1 = 0, which reads as a
+			 * context of size 0 here. */
+			.ctx_size = c->mem_len,
+			.helper_known = conformance_helper,
+		};
+		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+		int err;
+
+		buf[0] = '\0';
+		err = bpfi_verifier_check(c->insns, c->insn_cnt, &opts, &log);
+		ck_assert_msg(err == 0 || err == -EACCES || err == -EINVAL || err == -E2BIG,
+			      "%s: err %d: %s", c->name, err, buf);
+		if (err) {
+			ck_assert_msg(count_lines(buf) == 1 && !strncmp(buf, "insn ", 5),
+				      "%s: not one 'insn N:' line: %s", c->name, buf);
+			by_err[err == -EACCES ? 1 : err == -EINVAL ? 2 : 3]++;
+		} else {
+			accepted++;
+		}
+	}
+	fprintf(stderr,
+		"verifier: conformance programs: %d accepted, %d rejected (%d EACCES, %d EINVAL, "
+		"%d E2BIG) of %d\n",
+		accepted, n - accepted, by_err[1], by_err[2], by_err[3], n);
+	conformance_free(cases_c, n);
+}
+END_TEST
+
+Suite *verifier_suite(void);
+Suite *verifier_suite(void)
+{
+	Suite *s = suite_create("verifier");
+	TCase *tc = tcase_create("table");
+	TCase *tb = tcase_create("bounds");
+	TCase *tconf = tcase_create("conformance");
+
+	tcase_add_loop_test(tc, run_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, trace_level);
+	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, reports_live_insns);
+	tcase_add_test(tc, pruning_keeps_branches_linear);
+	suite_add_tcase(s, tc);
+	tcase_add_loop_test(tb, bounds_alu_sound, 0, 2 * (int)sizeof(alu_ops));
+	tcase_add_loop_test(tb, bounds_branch_sound, 0, 2 * (int)sizeof(jmp_ops));
+	suite_add_tcase(s, tb);
+	tcase_add_test(tconf, conformance_programs);
+	suite_add_tcase(s, tconf);
+	return s;
+}
