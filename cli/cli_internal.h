@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <bpfinject/insn.h>
 #include <bpfinject/jit.h>
@@ -71,8 +72,8 @@ const char *cli__map_type_str(enum bpf_map_type type);
 
 /* disasm.c */
 struct cli_disasm_ctx {
-	/* Name of the map an ld_imm64 refers to (fd or index), or NULL. */
-	const char *(*map_name)(int fd_or_idx, void *cookie);
+	/* Name of the map whose fd an ld_imm64 holds, or NULL. */
+	const char *(*map_name)(int fd, void *cookie);
 	void *cookie;
 };
 
@@ -95,5 +96,39 @@ void cli__hex_json(FILE *out, const void *data, size_t size);
 /* dump.c, test_run.c */
 int cli__cmd_dump(int argc, char **argv);
 int cli__cmd_test_run(int argc, char **argv);
+
+/* inject.c: what libbpf attached, injected into one process */
+#define CLI_MAX_PROGS 256
+
+struct bpfi_injector;
+struct bpfi_log;
+struct bpfi_printk_line;
+
+struct cli_target {
+	pid_t pid;
+	bool spawned;		/* started by us with -- CMD: our child */
+	int exit_status;	/* when a spawned one has exited */
+	struct bpfi_target *t;
+	unsigned int probes;
+	struct {
+		uint32_t id;
+		uint64_t fn;	/* its code in the target */
+	} progs[CLI_MAX_PROGS];
+	unsigned int nr_progs;
+};
+
+int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
+		struct bpfi_log *log);
+int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log);
+
+/* attach_cmd.c */
+int cli__cmd_attach(int argc, char **argv);
+int cli__cmd_detach(int argc, char **argv);
+int cli__cmd_list(int argc, char **argv);
+
+/* printk.c: trace_printk lines as trace_pipe prints them */
+void cli__print_printk(const struct bpfi_printk_line *line, void *cookie);
+void cli__btf_plain(FILE *out, const struct btf *btf, uint32_t type_id, const void *data,
+		    size_t size);
 
 #endif

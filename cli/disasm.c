@@ -230,7 +230,9 @@ static void disasm_jmp(struct sbuf *sb, const struct bpf_insn *insn, size_t idx)
 
 static void map_ref(struct sbuf *sb, const char *kind, int ref, const struct cli_disasm_ctx *ctx)
 {
-	const char *name = ctx && ctx->map_name ? ctx->map_name(ref, ctx->cookie) : NULL;
+	/* Names are known by fd only; an index (gen-loader form) is printed as it is. */
+	bool by_fd = !strcmp(kind, "fd");
+	const char *name = by_fd && ctx && ctx->map_name ? ctx->map_name(ref, ctx->cookie) : NULL;
 
 	if (name)
 		sb_printf(sb, "map[%s]", name);

@@ -170,3 +170,53 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
 		return bpfi_log_err(log, -ENOENT, "%s: no function named '%s'", path, name);
 	return 0;
 }
+
+/* The function whose [offset, offset + size) holds file offset @off, from one symbol table. */
+static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_off,
+		       uint64_t *ret_size)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			uint64_t start;
+
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+			    !is_function(&sym) || !sym.st_size)
+				continue;
+			if (vaddr_to_offset(elf, sym.st_value, &start))
+				continue;
+			if (off >= start && off < start + sym.st_size) {
+				*ret_off = start;
+				*ret_size = sym.st_size;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off, uint64_t *ret_size,
+			 struct bpfi_log *log)
+{
+	struct elf_file f;
+	int err;
+
+	elf_version(EV_CURRENT);
+	err = elf_file_open(path, &f);
+	if (err)
+		return bpfi_log_err(log, err, "%s: %s", path,
+				    err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+	err = function_at(f.elf, SHT_SYMTAB, off, ret_func_off, ret_size);
+	if (err)
+		err = function_at(f.elf, SHT_DYNSYM, off, ret_func_off, ret_size);
+	elf_file_close(&f);
+	return err;
+}

@@ -2,7 +2,10 @@
 /*
  * Finding the `syscall` instructions of a module and deciding which can take a 5-byte jump
  * (DESIGN.md D5): a linear sweep with Zydis (resynchronised at function starts), a window of
- * whole instructions ending with the `syscall`, and no known branch into it.
+ * whole instructions ending with the `syscall` (any but calls, returns, jumps, traps and
+ * short-only branches: a jcc moves, retargeted), and no known direct branch into it.
+ * Indirect branches (jump tables) are not followed: a window is refused only for the
+ * branches a linear sweep sees, and for function starts from the symbol tables.
  */
 #include <Zydis/Zydis.h>
 #include <errno.h>
@@ -81,6 +84,12 @@ static bool is_movable(const ZydisDecodedInstruction *insn)
 {
 	switch (insn->meta.category) {
 	case ZYDIS_CATEGORY_COND_BR:
+		/* jcc moves (retargeted, widened to rel32); loop and jrcxz have no wide form. */
+		return insn->mnemonic != ZYDIS_MNEMONIC_LOOP &&
+		       insn->mnemonic != ZYDIS_MNEMONIC_LOOPE &&
+		       insn->mnemonic != ZYDIS_MNEMONIC_LOOPNE &&
+		       insn->mnemonic != ZYDIS_MNEMONIC_JRCXZ &&
+		       insn->mnemonic != ZYDIS_MNEMONIC_JECXZ;
 	case ZYDIS_CATEGORY_UNCOND_BR:
 	case ZYDIS_CATEGORY_CALL:
 	case ZYDIS_CATEGORY_RET:
@@ -90,7 +99,7 @@ static bool is_movable(const ZydisDecodedInstruction *insn)
 	case ZYDIS_CATEGORY_SYSTEM:
 		return false;
 	default:
-		/* loop/jrcxz are COND_BR; ud2, hlt and int3 end a block and never run moved. */
+		/* ud2 and hlt end a block and never run moved. */
 		return insn->mnemonic != ZYDIS_MNEMONIC_UD2 && insn->mnemonic != ZYDIS_MNEMONIC_HLT;
 	}
 }
@@ -111,6 +120,13 @@ static void ax_write(const ZydisDecodedInstruction *insn, const ZydisDecodedOper
 		if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && is_ax(ops[i].reg.value) &&
 		    (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
 			p->writes_ax = true;
+	}
+	if (p->writes_ax && insn->mnemonic == ZYDIS_MNEMONIC_XOR &&
+	    ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == ops[1].reg.value &&
+	    (ops[0].reg.value == ZYDIS_REGISTER_EAX || ops[0].reg.value == ZYDIS_REGISTER_RAX)) {
+		p->ax_imm = 0; /* xor %eax, %eax: read (0) */
+		return;
 	}
 	if (!p->writes_ax || insn->mnemonic != ZYDIS_MNEMONIC_MOV ||
 	    insn->operand_count_visible != 2 || ops[1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
@@ -189,8 +205,8 @@ static int sweep_code(struct sweep *s, const uint8_t *code, size_t len, uint64_t
 
 		while (si < nr_starts && starts[si] <= addr + off)
 			si++;
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&s->dec, code + off, len - off, &insn,
-							  ops))) {
+		if (!ZYAN_SUCCESS(
+			    ZydisDecoderDecodeFull(&s->dec, code + off, len - off, &insn, ops))) {
 			s->ring_len = 0; /* data or padding: what follows starts afresh */
 			off++;
 			continue;
@@ -272,7 +288,8 @@ static int finish(struct sweep *s, struct bpfi_syscall_scan *scan)
 	if (!sites)
 		return -ENOMEM;
 	scan->sites = sites;
-	qsort(s->targets, s->nr_targets, sizeof(uint64_t), cmp_u64);
+	if (s->nr_targets)
+		qsort(s->targets, s->nr_targets, sizeof(uint64_t), cmp_u64);
 	for (size_t i = 0; i < s->nr_cands; i++) {
 		struct bpfi_syscall_site *site = &scan->sites[scan->nr_sites++];
 
@@ -349,7 +366,8 @@ static int function_starts(Elf *elf, uint64_t bias, uint64_t **ret, size_t *ret_
 			starts[n++] = bias + sym.st_value;
 		}
 	}
-	qsort(starts, n, sizeof(*starts), cmp_u64);
+	if (n)
+		qsort(starts, n, sizeof(*starts), cmp_u64);
 	*ret = starts;
 	*ret_n = n;
 	return 0;

@@ -36,8 +36,7 @@ static const char *strip_event_prefix(const char *name)
 	return name;
 }
 
-int bpfi_syscall_by_name(const char *name, const struct bpfi_syscall **ret,
-			 struct bpfi_log *log)
+int bpfi_syscall_by_name(const char *name, const struct bpfi_syscall **ret, struct bpfi_log *log)
 {
 	const char *bare = strip_event_prefix(name);
 

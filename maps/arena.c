@@ -398,6 +398,29 @@ static void init_htab(struct bpfi_map_hdr *map, const struct map_layout *l, uint
 	atomic_store_explicit(&h->free_head, 1, memory_order_relaxed);
 }
 
+/* Kernel bpf_obj_name_cpy(): letters, digits, '_' and '.', NUL-terminated within 16 bytes. */
+static int check_name(const struct bpfi_map_create_opts *opts, struct bpfi_log *log)
+{
+	const char *name =
+		opts->sz > offsetof(struct bpfi_map_create_opts, name) ? opts->name : NULL;
+	size_t i;
+
+	if (!name)
+		return 0;
+	for (i = 0; i < sizeof(((struct bpfi_map_hdr *)0)->name) && name[i]; i++) {
+		char c = name[i];
+
+		if (!(c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z')))
+			return bpfi_log_err(log, -EINVAL, "map: invalid character in name '%.16s'",
+					    name);
+	}
+	if (i == sizeof(((struct bpfi_map_hdr *)0)->name))
+		return bpfi_log_err(log, -EINVAL, "map: name '%.16s' longer than 15 characters",
+				    name);
+	return 0;
+}
+
 int bpfi_map_new(struct bpfi_arena *arena, const struct bpfi_map_create_opts *opts,
 		 struct bpfi_map_hdr **ret_map, struct bpfi_log *log)
 {
@@ -409,7 +432,9 @@ int bpfi_map_new(struct bpfi_arena *arena, const struct bpfi_map_create_opts *op
 
 	if (!opts || opts->sz < offsetof(struct bpfi_map_create_opts, name))
 		return bpfi_log_err(log, -EINVAL, "map: invalid create options");
-	err = map_layout(opts, ahdr->nr_cpus, &l, log);
+	err = check_name(opts, log);
+	if (!err)
+		err = map_layout(opts, ahdr->nr_cpus, &l, log);
 	if (err)
 		return err;
 	l.size = MAPS_ROUNDPG(l.size);

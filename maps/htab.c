@@ -396,7 +396,7 @@ static long htab_update_locked(struct bpfi_map_hdr *map, struct maps_htab *h, st
 
 /* @cpu: as in copy_value_in(). */
 long maps__htab_update(struct bpfi_map_hdr *map, const void *key, const void *value, uint64_t flags,
-		       int64_t cpu)
+		       int64_t cpu, uint32_t me)
 {
 	struct maps_htab *h = htab_of(map);
 	struct htab_op op = { .key = key, .value = value, .flags = flags, .cpu = cpu };
@@ -408,7 +408,7 @@ long maps__htab_update(struct bpfi_map_hdr *map, const void *key, const void *va
 	if (maps__is_percpu(map->type) && cpu >= (int64_t)map->nr_cpus)
 		return -BPFI_EINVAL;
 	op.hash = htab_hash(h, key, map->key_size);
-	op.me = maps__tid();
+	op.me = me ? me : maps__tid();
 	b = bucket_of(map, h, op.hash);
 	if (!(maps__is_percpu(map->type) && flags == BPFI_EXIST)) {
 		op.e = htab_alloc(map, h, op.me);
@@ -435,16 +435,17 @@ long maps__htab_update(struct bpfi_map_hdr *map, const void *key, const void *va
 }
 
 /* Delete @key; with @ret_value, copy its value out first (LOOKUP_AND_DELETE). */
-long maps__htab_delete(struct bpfi_map_hdr *map, const void *key, void *ret_value)
+long maps__htab_delete(struct bpfi_map_hdr *map, const void *key, void *ret_value, uint32_t me)
 {
 	struct maps_htab *h = htab_of(map);
 	uint32_t hash = htab_hash(h, key, map->key_size);
 	struct maps_bucket *b = bucket_of(map, h, hash);
 	_Atomic uint64_t *link = NULL;
 	struct maps_htab_elem *e;
-	uint32_t me = maps__tid();
 	long err;
 
+	if (!me)
+		me = maps__tid();
 	err = maps__lock_tid(&b->lock, me);
 	if (err)
 		return err;

@@ -33,10 +33,16 @@ void *bpfi_map_lookup_elem(struct bpfi_map_hdr *map, const void *key, uint32_t c
 long bpfi_map_update_elem(struct bpfi_map_hdr *map, const void *key, const void *value,
 			  uint64_t flags, uint32_t cpu)
 {
+	return bpfi_map_update_elem_tid(map, key, value, flags, cpu, 0);
+}
+
+long bpfi_map_update_elem_tid(struct bpfi_map_hdr *map, const void *key, const void *value,
+			      uint64_t flags, uint32_t cpu, uint32_t tid)
+{
 	if (map->map_flags & BPFI_F_RDONLY_PROG)
 		return -BPFI_EPERM; /* the verifier's job in the kernel; refuse at run time too */
 	if (maps__is_htab(map->type))
-		return maps__htab_update(map, key, value, flags, cpu);
+		return maps__htab_update(map, key, value, flags, cpu, tid);
 	if (map->type == BPFI_MAP_ARRAY || map->type == BPFI_MAP_PERCPU_ARRAY)
 		return maps__array_update(map, key, value, flags, cpu);
 	return -BPFI_EINVAL;
@@ -44,10 +50,15 @@ long bpfi_map_update_elem(struct bpfi_map_hdr *map, const void *key, const void 
 
 long bpfi_map_delete_elem(struct bpfi_map_hdr *map, const void *key)
 {
+	return bpfi_map_delete_elem_tid(map, key, 0);
+}
+
+long bpfi_map_delete_elem_tid(struct bpfi_map_hdr *map, const void *key, uint32_t tid)
+{
 	if (map->map_flags & BPFI_F_RDONLY_PROG)
 		return -BPFI_EPERM;
 	if (maps__is_htab(map->type))
-		return maps__htab_delete(map, key, NULL);
+		return maps__htab_delete(map, key, NULL, tid);
 	if (is_array(map->type))
 		return maps__array_delete(map, key);
 	return -BPFI_EINVAL;
@@ -93,7 +104,7 @@ long bpfi_map_update_user(struct bpfi_map_hdr *map, const void *key, const void 
 	if (flags > BPFI_EXIST)
 		return -BPFI_EINVAL;
 	if (maps__is_htab(map->type))
-		return maps__htab_update(map, key, value, flags, -1);
+		return maps__htab_update(map, key, value, flags, -1, 0);
 	if (is_array(map->type))
 		return maps__array_update(map, key, value, flags, -1);
 	return -BPFI_ENOTSUP;
@@ -106,7 +117,7 @@ long bpfi_map_delete_user(struct bpfi_map_hdr *map, const void *key)
 	if (err)
 		return err;
 	if (maps__is_htab(map->type))
-		return maps__htab_delete(map, key, NULL);
+		return maps__htab_delete(map, key, NULL, 0);
 	if (is_array(map->type))
 		return maps__array_delete(map, key);
 	return -BPFI_ENOTSUP;
@@ -121,7 +132,7 @@ long bpfi_map_lookup_and_delete_user(struct bpfi_map_hdr *map, const void *key, 
 	if (err)
 		return err;
 	if (maps__is_htab(map->type))
-		return maps__htab_delete(map, key, value);
+		return maps__htab_delete(map, key, value, 0);
 	return -BPFI_ENOTSUP;
 }
 

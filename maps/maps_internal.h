@@ -201,9 +201,10 @@ _Static_assert(offsetof(struct maps_perf_page, data_size) == 1048, "perf_event_m
 
 /* htab.c */
 void *maps__htab_lookup(struct bpfi_map_hdr *map, const void *key, uint32_t cpu);
+/* @me: the caller's tid, 0 to ask the kernel. */
 long maps__htab_update(struct bpfi_map_hdr *map, const void *key, const void *value, uint64_t flags,
-		       int64_t cpu);
-long maps__htab_delete(struct bpfi_map_hdr *map, const void *key, void *ret_value);
+		       int64_t cpu, uint32_t me);
+long maps__htab_delete(struct bpfi_map_hdr *map, const void *key, void *ret_value, uint32_t me);
 long maps__htab_lookup_user(struct bpfi_map_hdr *map, const void *key, void *value);
 long maps__htab_get_next_key(struct bpfi_map_hdr *map, const void *key, void *next_key);
 bool maps__is_htab(uint32_t type);

@@ -101,6 +101,12 @@ static long perf_write(struct maps_perfbuf *pb, struct maps_perf_page *pg, const
 long bpfi_perf_event_output(struct bpfi_map_hdr *map, uint64_t flags, uint32_t cpu,
 			    const void *data, uint64_t size)
 {
+	return bpfi_perf_event_output_tid(map, flags, cpu, data, size, 0);
+}
+
+long bpfi_perf_event_output_tid(struct bpfi_map_hdr *map, uint64_t flags, uint32_t cpu,
+				const void *data, uint64_t size, uint32_t tid)
+{
 	uint64_t index = flags & BPFI_F_INDEX_MASK;
 	struct maps_perf_page *pg;
 	struct maps_perfbuf *pb;
@@ -118,7 +124,7 @@ long bpfi_perf_event_output(struct bpfi_map_hdr *map, uint64_t flags, uint32_t c
 	if (!pg)
 		return -BPFI_ENOENT;
 	pb = (void *)((char *)pg - BPFI_PAGE_SIZE);
-	err = maps__lock(&pb->lock);
+	err = maps__lock_tid(&pb->lock, tid ? tid : maps__tid());
 	if (err)
 		return err;
 	err = perf_write(pb, pg, data, size);

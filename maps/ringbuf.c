@@ -143,12 +143,18 @@ static uint64_t advance_pending(struct bpfi_map_hdr *map, struct maps_ringbuf *r
 
 void *bpfi_ringbuf_reserve(struct bpfi_map_hdr *map, uint64_t size, uint64_t flags)
 {
+	return bpfi_ringbuf_reserve_tid(map, size, flags, 0);
+}
+
+void *bpfi_ringbuf_reserve_tid(struct bpfi_map_hdr *map, uint64_t size, uint64_t flags,
+			       uint32_t tid)
+{
 	struct maps_ringbuf *rb = rb_of(map);
 	struct maps_ringbuf_pos *cons = rb_page(map, RINGBUF_CONS_PAGE);
 	struct maps_ringbuf_pos *prod = rb_page(map, RINGBUF_PROD_PAGE);
 	uint64_t len, cons_pos, prod_pos, pend, pad, new_prod;
 	struct ringbuf_hdr *hdr;
-	uint32_t me;
+	uint32_t me = tid ? tid : maps__tid();
 
 	if (map->type != BPFI_MAP_RINGBUF || flags || size > (UINT32_MAX >> 2))
 		return NULL;
@@ -158,7 +164,6 @@ void *bpfi_ringbuf_reserve(struct bpfi_map_hdr *map, uint64_t size, uint64_t fla
 	/* Acquire: pairs with the consumer's release store of consumer_pos (libbpf
 	 * ringbuf_process_ring()), so the space it gave back is really free. */
 	cons_pos = atomic_load_explicit(&cons->pos, memory_order_acquire);
-	me = maps__tid();
 	if (maps__lock_tid(&rb->lock, me))
 		return NULL;
 	prod_pos = atomic_load_explicit(&prod->pos, memory_order_relaxed);
@@ -249,11 +254,17 @@ void bpfi_ringbuf_discard(void *sample, uint64_t flags)
 
 long bpfi_ringbuf_output(struct bpfi_map_hdr *map, const void *data, uint64_t size, uint64_t flags)
 {
+	return bpfi_ringbuf_output_tid(map, data, size, flags, 0);
+}
+
+long bpfi_ringbuf_output_tid(struct bpfi_map_hdr *map, const void *data, uint64_t size,
+			     uint64_t flags, uint32_t tid)
+{
 	void *rec;
 
 	if (flags & ~(uint64_t)(BPFI_RB_NO_WAKEUP | BPFI_RB_FORCE_WAKEUP))
 		return -BPFI_EINVAL;
-	rec = bpfi_ringbuf_reserve(map, size, 0);
+	rec = bpfi_ringbuf_reserve_tid(map, size, 0, tid);
 	if (!rec)
 		return -BPFI_EAGAIN;
 	bpfi_memcpy(rec, data, size);

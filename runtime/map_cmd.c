@@ -189,13 +189,19 @@ static int map_delete(struct bpfi_map_hdr *hdr, const void *key)
 	return (int)bpfi_map_delete_elem(hdr, key);
 }
 
-/* BPF_MAP_FREEZE: once only (-EBUSY after); syscall writes fail with -EPERM afterwards. */
-static int map_freeze(struct bpfi_map_hdr *hdr)
+/*
+ * BPF_MAP_FREEZE: once only (-EBUSY after), and not while a writable mapping exists (also
+ * -EBUSY, bpf_map_write_active()); syscall writes fail with -EPERM afterwards.
+ */
+static int map_freeze(struct rt_obj *obj)
 {
+	struct bpfi_map_hdr *hdr = obj->map.hdr;
 	uint32_t expect = 0;
 
 	if (hdr->type == BPF_MAP_TYPE_PERF_EVENT_ARRAY || hdr->type == BPF_MAP_TYPE_PROG_ARRAY)
 		return -ENOTSUP;
+	if (runtime__map_mmapped_writable(obj->id))
+		return -EBUSY;
 	if (!atomic_compare_exchange_strong(&hdr->frozen, &expect, 1))
 		return -EBUSY;
 	return 0;
@@ -227,7 +233,7 @@ static bool batch_supported(uint32_t type, int cmd)
 static int map_lookup_batch(struct bpfi_map_hdr *hdr, union bpf_attr *attr, bool del)
 {
 	char *keys = U64_PTR(attr->batch.keys), *values = U64_PTR(attr->batch.values);
-	uint32_t skip = 0, max = attr->batch.count, cp = 0;
+	uint32_t skip = 0, max = attr->batch.count, cp = 0, walked = 0;
 	size_t ks = hdr->key_size, vs = value_stride(hdr);
 	void *prev = NULL, *cur;
 	int err = 0;
@@ -243,7 +249,7 @@ static int map_lookup_batch(struct bpfi_map_hdr *hdr, union bpf_attr *attr, bool
 	cur = malloc(ks);
 	if (!cur)
 		return -ENOMEM;
-	for (uint32_t walked = 0;;) {
+	for (;;) {
 		err = (int)bpfi_map_get_next_key(hdr, prev, cur);
 		if (err)
 			break;
@@ -278,7 +284,7 @@ static int map_lookup_batch(struct bpfi_map_hdr *hdr, union bpf_attr *attr, bool
 	}
 	attr->batch.count = cp;
 	if (attr->batch.out_batch)
-		*(uint32_t *)U64_PTR(attr->batch.out_batch) = del ? 0 : skip + cp;
+		*(uint32_t *)U64_PTR(attr->batch.out_batch) = del ? 0 : walked;
 	return err;
 }
 
@@ -365,7 +371,7 @@ long runtime__map_cmd(int cmd, union bpf_attr *attr, unsigned int size)
 	if (err)
 		return err;
 	if (cmd == BPF_MAP_FREEZE)
-		err = map_freeze(obj->map.hdr);
+		err = map_freeze(obj);
 	else if (cmd >= BPF_MAP_LOOKUP_BATCH)
 		err = map_batch_cmd(cmd, obj->map.hdr, attr);
 	else

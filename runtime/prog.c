@@ -230,6 +230,24 @@ static int jit_prog(struct rt_prog *prog, struct bpfi_log *log)
 	return 0;
 }
 
+/*
+ * Code the check found dead once .rodata constants are folded may call helpers that do not
+ * exist (libbpf poisons calls to maps it did not create; tools keep optional helpers behind
+ * flags), which the backends refuse to compile. The kernel overwrites dead instructions
+ * (sanitize_dead_code(): `ja -1`); we write `exit`, so that a check bug that lets a run reach
+ * them ends the program instead of hanging the thread. The entry is always live: if it is not
+ * marked, the check did not report liveness and nothing is touched.
+ */
+static void sanitize_dead_code(struct bpf_insn *insns, uint32_t cnt, const uint8_t *live)
+{
+	if (!live[0])
+		return;
+	for (uint32_t i = 0; i < cnt; i++) {
+		if (!live[i])
+			insns[i] = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
+	}
+}
+
 static bool prog_type_supported(uint32_t type)
 {
 	switch (type) {
@@ -327,13 +345,18 @@ static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_lo
 		.cookie = &ctx,
 	};
 	size_t bytes = (size_t)attr->insn_cnt * sizeof(struct bpf_insn);
+	uint8_t *live = NULL;
 	int err;
 
 	prog->insn_cnt = attr->insn_cnt;
 	prog->insns = malloc(bytes);
 	prog->xlated = malloc(bytes);
-	if (!prog->insns || !prog->xlated)
+	if (!rt->opts.no_verify)
+		live = vopts.insn_live = calloc(attr->insn_cnt, 1);
+	if (!prog->insns || !prog->xlated || (!rt->opts.no_verify && !live)) {
+		free(live);
 		return -ENOMEM;
+	}
 	memcpy(prog->xlated, U64_PTR(attr->insns), bytes);
 	err = resolve_maps(&ctx, prog->xlated, prog->insn_cnt);
 	if (!err && !rt->opts.no_verify)
@@ -345,6 +368,9 @@ static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_lo
 		relocate(&ctx, prog->xlated, prog->insns, prog->insn_cnt);
 		err = prog_tag(prog->insns, prog->insn_cnt, prog->tag);
 	}
+	if (!err && live)
+		sanitize_dead_code(prog->xlated, prog->insn_cnt, live);
+	free(live);
 	for (uint32_t i = 0; i < ctx.nr_maps; i++)
 		runtime__obj_put(ctx.maps[i].obj);
 	free(ctx.maps);
@@ -364,7 +390,8 @@ static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_lo
 static int finish_log(union bpf_attr *attr, unsigned int size, struct bpfi_log *log, int err,
 		      uint32_t insn_cnt)
 {
-	if (!err && log->level)
+	/* (the check traces its own count at BPFI_LOG_TRACE) */
+	if (!err && log->level && log->level < BPFI_LOG_TRACE)
 		bpfi_log_printf(log,
 				"processed %u insns (limit %u) max_states_per_insn 0 "
 				"total_states 0 peak_states 0 mark_read 0\n",

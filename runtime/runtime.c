@@ -102,6 +102,11 @@ int bpfi_runtime_init(const struct bpfi_runtime_opts *opts, struct bpfi_log *log
 	rt->opts.sz = sizeof(rt->opts);
 	if (rt->opts.arena_size)
 		size = rt->opts.arena_size;
+	if (rt->opts.backend != BPFI_JIT_INTERP && rt->opts.backend != BPFI_JIT_X86_64) {
+		err = bpfi_log_err(log, -ENOTSUP, "runtime: backend %d is not built in",
+				   (int)rt->opts.backend);
+		goto out;
+	}
 
 	err = memfd_dev(&rt->memfd_dev);
 	if (err) {

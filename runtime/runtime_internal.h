@@ -123,9 +123,10 @@ struct runtime {
 /*
  * Locking: runtime__rt.lock is recursive. bpfi_runtime_bpf() holds it for a whole command
  * (PROG_TEST_RUN only while it takes its reference); the objects.c functions take it
- * themselves, so they may be called with or without it held. Lock order: a file's own lock
- * (mmap.c mappings, epoll.c registrations) may be held while taking runtime__rt.lock, never
- * the other way round; release hooks may run with runtime__rt.lock held by a bpf command.
+ * themselves, so they may be called with or without it held. Lock order: epoll.c's
+ * registrations lock may be held while taking runtime__rt.lock, never the other way round;
+ * mmap.c's mappings lock is a leaf (taken last, e.g. by MAP_FREEZE under runtime__rt.lock).
+ * Release hooks may run with runtime__rt.lock held by a bpf command.
  *
  * Return conventions: -errno as the raw system call. runtime__mmap() returns the address or
  * (void *)-errno (a value in [-4095, -1]), as the raw mmap system call.

@@ -19,4 +19,7 @@ uint64_t test_now_ns(void);
 /* test_maps_buffers.c */
 TCase *maps_buffers_tcase(void);
 
+/* test_maps_libbpf.c */
+TCase *maps_libbpf_tcase(void);
+
 #endif

@@ -6,13 +6,10 @@
 #include <check.h>
 #include <errno.h>
 #include <linux/bpf.h>
-#include <linux/perf_event.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -140,6 +137,42 @@ START_TEST(map_create_checks)
 		ck_assert_uint_eq(map->self_off % PAGE, 0);
 		ck_assert_uint_eq(map->type, create_cases[i].type);
 		ck_assert_uint_ne(map->id, 0);
+	}
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+START_TEST(map_names)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} cases[] = {
+		{ ".rodata", 0 },
+		{ "libbpf_mmap", 0 },
+		{ "a23456789012345", 0 },
+		{ "", 0 },
+		{ "a234567890123456", -EINVAL },
+		{ "bad name", -EINVAL },
+		{ "bad-name", -EINVAL },
+	};
+	struct bpfi_arena *arena = test_arena_new();
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bpfi_map_create_opts opts = {
+			.sz = sizeof(opts),
+			.type = BPF_MAP_TYPE_ARRAY,
+			.key_size = 4,
+			.value_size = 4,
+			.max_entries = 1,
+			.name = cases[i].name,
+		};
+		struct bpfi_map_hdr *map = NULL;
+
+		ck_assert_msg(bpfi_map_new(arena, &opts, &map, NULL) == cases[i].err, "'%s'",
+			      cases[i].name);
+		if (!cases[i].err)
+			ck_assert_str_eq(map->name, cases[i].name);
 	}
 	bpfi_arena_free(arena);
 }
@@ -534,6 +567,7 @@ static int hammer_child(int fd, uint64_t map_off, uint32_t c)
 {
 	struct bpfi_arena *arena = NULL;
 	struct bpfi_map_hdr *map;
+	uint32_t tid = (uint32_t)gettid(); /* the second half of the keys uses the _tid calls */
 	int busy = 0;
 
 	if (bpfi_arena_open_fd(fd, &arena, NULL))
@@ -547,14 +581,19 @@ static int hammer_child(int fd, uint64_t map_off, uint32_t c)
 		if (!p)
 			return 11;
 		__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
-		while ((r = retry_busy(bpfi_map_update_elem(map, &key, &v, BPF_NOEXIST, c),
+		while ((r = retry_busy(i < HAMMER_N / 2
+					       ? bpfi_map_update_elem(map, &key, &v, BPF_NOEXIST, c)
+					       : bpfi_map_update_elem_tid(map, &key, &v,
+									  BPF_NOEXIST, c, tid),
 				       &busy)) == -EBUSY)
 			;
 		if (r)
 			return 12;
 		if (i % 4 == 0)
 			continue;
-		while ((r = retry_busy(bpfi_map_delete_elem(map, &key), &busy)) == -EBUSY)
+		while ((r = retry_busy(i < HAMMER_N / 2 ? bpfi_map_delete_elem(map, &key)
+							: bpfi_map_delete_elem_tid(map, &key, tid),
+				       &busy)) == -EBUSY)
 			;
 		if (r)
 			return 13;
@@ -803,6 +842,7 @@ Suite *maps_suite(void)
 
 	tcase_add_test(sem, arena_basics);
 	tcase_add_test(sem, map_create_checks);
+	tcase_add_test(sem, map_names);
 	tcase_add_loop_test(sem, hash_semantics, 0, 2);
 	tcase_add_test(sem, hash_get_next_key);
 	tcase_add_test(sem, array_semantics);
@@ -820,5 +860,6 @@ Suite *maps_suite(void)
 	suite_add_tcase(s, conc);
 
 	suite_add_tcase(s, maps_buffers_tcase());
+	suite_add_tcase(s, maps_libbpf_tcase());
 	return s;
 }

@@ -134,7 +134,8 @@ static void check_seq(const void *sample, uint32_t len, void *ctx)
 	e->next_seq = seq + 1;
 }
 
-/* Produce sample @seq: reserve/submit, output, or reserve/discard (every 5th). */
+/* Produce sample @seq: reserve/submit, output, or reserve/discard (every 5th); every other
+ * sample through the _tid calls. */
 static long rb_produce(struct bpfi_map_hdr *map, uint64_t seq)
 {
 	uint32_t size = seq_size(seq);
@@ -144,8 +145,10 @@ static long rb_produce(struct bpfi_map_hdr *map, uint64_t seq)
 	memset(buf, (uint8_t)seq, sizeof(buf));
 	memcpy(buf, &seq, 8);
 	if (seq % 5 == 1)
-		return bpfi_ringbuf_output(map, buf, size, 0);
-	p = bpfi_ringbuf_reserve(map, size, 0);
+		return seq % 2 ? bpfi_ringbuf_output(map, buf, size, 0)
+			       : bpfi_ringbuf_output_tid(map, buf, size, 0, (uint32_t)gettid());
+	p = seq % 2 ? bpfi_ringbuf_reserve(map, size, 0)
+		    : bpfi_ringbuf_reserve_tid(map, size, 0, (uint32_t)gettid());
 	if (!p)
 		return -EAGAIN;
 	memcpy(p, buf, size);
@@ -428,7 +431,9 @@ START_TEST(perf_buffer_records)
 
 		memset(buf, (uint8_t)seq, sizeof(buf));
 		memcpy(buf, &seq, 8);
-		err = bpfi_perf_event_output(map, BPF_F_CURRENT_CPU, 0, buf, size);
+		err = seq % 2 ? bpfi_perf_event_output(map, BPF_F_CURRENT_CPU, 0, buf, size)
+			      : bpfi_perf_event_output_tid(map, BPF_F_CURRENT_CPU, 0, buf, size,
+							   (uint32_t)gettid());
 		if (err == -ENOSPC) {
 			drops++;
 			if (drops % 3 == 0)

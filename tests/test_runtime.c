@@ -21,29 +21,7 @@
 
 #include <bpfinject/runtime.h>
 
-#include "test_bpf_paths.h"
-
-#define PT_REGS_DI_SLOT 14 /* struct pt_regs: di at byte 112 */
-#define PT_REGS_SLOTS	21 /* 168 bytes */
-#define KERNEL_ENOTSUPP 524
-
-/* The objects tests/bpf/meson.build compiled (BPFI_TEST_BPF_DIR). */
-static const char *obj_path(const char *name)
-{
-	static char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", BPFI_TEST_BPF_DIR, name);
-	return path;
-}
-
-static void rt_start(enum bpfi_jit_backend backend)
-{
-	struct bpfi_runtime_opts opts = { .sz = sizeof(opts), .backend = backend };
-	char buf[256] = "";
-	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
-
-	ck_assert_msg(bpfi_runtime_init(&opts, &log) == 0, "runtime init: %s", buf);
-}
+#include "runtime_util.h"
 
 static void setup(void)
 {
@@ -55,112 +33,7 @@ static void teardown(void)
 	bpfi_runtime_fini();
 }
 
-static struct bpf_object *load_obj(const char *name)
-{
-	struct bpf_object *obj = bpf_object__open_file(obj_path(name), NULL);
-	int err;
-
-	ck_assert_msg(obj != NULL, "open %s: %s", name, strerror(errno));
-	err = bpf_object__load(obj);
-	ck_assert_msg(err == 0, "load %s: %d", name, err);
-	return obj;
-}
-
-static int prog_fd(struct bpf_object *obj, const char *name)
-{
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
-
-	ck_assert_msg(prog != NULL, "program %s", name);
-	return bpf_program__fd(prog);
-}
-
-static int map_fd(struct bpf_object *obj, const char *name)
-{
-	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
-
-	ck_assert_msg(map != NULL, "map %s", name);
-	return bpf_map__fd(map);
-}
-
-/* What bpf_object__load_skeleton() does after load: the global's memory becomes the map's. */
-static void *remap_global(struct bpf_object *obj, const char *name)
-{
-	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
-	size_t sz, len;
-	void *p, *m;
-	int prot;
-
-	ck_assert_msg(map != NULL, "map %s", name);
-	p = (void *)bpf_map__initial_value(map, &sz);
-	ck_assert_ptr_nonnull(p);
-	len = (sz + 4095) & ~4095ul;
-	prot = bpf_map__map_flags(map) & BPF_F_RDONLY_PROG ? PROT_READ : PROT_READ | PROT_WRITE;
-	m = mmap(p, len, prot, MAP_SHARED | MAP_FIXED, bpf_map__fd(map), 0);
-	ck_assert_msg(m == p, "remap %s: %s", name, strerror(errno));
-	return m;
-}
-
-static void *byte_off(void *base, size_t off)
-{
-	return (char *)base + off;
-}
-
-/* Offset of global @var in section @sec, from the object's BTF (what skeletons hard-code). */
-static size_t datasec_var_off(struct bpf_object *obj, const char *sec, const char *var)
-{
-	const struct btf *btf = bpf_object__btf(obj);
-	const struct btf_var_secinfo *vs;
-	const struct btf_type *t;
-	int id;
-
-	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
-	ck_assert_int_gt(id, 0);
-	t = btf__type_by_id(btf, id);
-	vs = btf_var_secinfos(t);
-	for (int i = 0; i < btf_vlen(t); i++, vs++) {
-		const struct btf_type *v = btf__type_by_id(btf, vs->type);
-
-		if (!strcmp(btf__name_by_offset(btf, v->name_off), var))
-			return vs->offset;
-	}
-	ck_abort_msg("no %s in %s", var, sec);
-	return 0;
-}
-
-/* PROG_TEST_RUN with a pt_regs whose first argument (di) is @arg. */
-static int run_kprobe(int fd, uint64_t arg, uint32_t repeat, uint32_t *ret_duration)
-{
-	uint64_t regs[PT_REGS_SLOTS] = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = regs, .ctx_size_in = sizeof(regs),
-		    .repeat = repeat);
-	int err;
-
-	regs[PT_REGS_DI_SLOT] = arg;
-	err = bpf_prog_test_run_opts(fd, &opts);
-	ck_assert_msg(err == 0, "test run: %d (%s)", err, strerror(errno));
-	if (ret_duration)
-		*ret_duration = opts.duration;
-	return (int)opts.retval;
-}
-
-/* PROG_TEST_RUN of a raw tracepoint / tracepoint program on u64 slots. */
-static int run_args(int fd, const uint64_t *args, uint32_t nr)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nr * 8);
-	int err;
-
-	err = bpf_prog_test_run_opts(fd, &opts);
-	ck_assert_msg(err == 0, "test run: %d (%s)", err, strerror(errno));
-	return (int)opts.retval;
-}
-
 /* libbpf's feature probes and the kernel answers libbpf 1.1 relies on (bpf-surface.md §3). */
-#define INSN(c, d, s, o, i) \
-	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-#define MOV0	INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0)
-#define EXIT	INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-#define CALL(n) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, n)
-
 struct probe_case {
 	const char *descr;
 	enum bpf_prog_type type;
@@ -413,52 +286,9 @@ START_TEST(globals_shared_with_programs)
 END_TEST
 
 /*
- * The skeleton flow libbpf-tools use (what bpftool gen skeleton emits, written by hand):
- * load_skeleton re-mmaps .rodata/.data/.bss over the map fds with mmap64 (MAP_FIXED).
+ * The skeleton flow libbpf-tools use (bpftool gen skeleton's, written by hand in
+ * runtime_util.c): load_skeleton re-mmaps .rodata/.data/.bss over the map fds with mmap64.
  */
-struct hand_skel {
-	struct bpf_object *obj;
-	struct bpf_map *rodata, *data, *bss;
-	struct bpf_program *count_arg;
-	struct bpf_link *link;
-	char *rodata_p, *data_p, *bss_p;
-	struct bpf_object_skeleton *s;
-	void *elf;
-};
-
-static void hand_skel_open(struct hand_skel *k)
-{
-	struct bpf_object_skeleton *s = calloc(1, sizeof(*s));
-	FILE *f = fopen(obj_path("rt_basic.bpf.o"), "rb");
-	long size;
-
-	ck_assert_ptr_nonnull(s);
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	k->elf = malloc((size_t)size);
-	ck_assert_int_eq(fread(k->elf, 1, (size_t)size, f), size);
-	fclose(f);
-	s->sz = sizeof(*s);
-	s->name = "rt_basic";
-	s->data = k->elf;
-	s->data_sz = (size_t)size;
-	s->obj = &k->obj;
-	s->map_cnt = 3;
-	s->map_skel_sz = sizeof(struct bpf_map_skeleton);
-	s->maps = calloc(3, sizeof(struct bpf_map_skeleton));
-	s->maps[0] = (struct bpf_map_skeleton){ ".rodata", &k->rodata, (void **)&k->rodata_p };
-	s->maps[1] = (struct bpf_map_skeleton){ ".data", &k->data, (void **)&k->data_p };
-	s->maps[2] = (struct bpf_map_skeleton){ ".bss", &k->bss, (void **)&k->bss_p };
-	s->prog_cnt = 1;
-	s->prog_skel_sz = sizeof(struct bpf_prog_skeleton);
-	s->progs = calloc(1, sizeof(struct bpf_prog_skeleton));
-	s->progs[0] = (struct bpf_prog_skeleton){ "count_arg", &k->count_arg, &k->link };
-	k->s = s;
-	ck_assert_int_eq(bpf_object__open_skeleton(s, NULL), 0);
-}
-
 START_TEST(skeleton_flow)
 {
 	struct hand_skel k = { 0 };
@@ -709,7 +539,7 @@ START_TEST(rejected_program_log)
 }
 END_TEST
 
-/* The same rejection through the raw command: a short log gives ENOSPC, as the kernel. */
+/* The same rejection through the raw command; a log_size under 128 is refused, as the kernel. */
 START_TEST(rejected_program_short_log)
 {
 	struct bpf_insn insns[] = { CALL(999), EXIT };
@@ -753,6 +583,23 @@ START_TEST(prog_log_levels)
 	ck_assert_int_eq(bpf_prog_load(BPF_PROG_TYPE_KPROBE, "lvl", "GPL", insns, 16, &opts),
 			 -ENOSPC);
 	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
+
+	/* log_true_size (Linux 6.4, after core_relo_rec_size): what the whole log needs */
+	union bpf_attr attr = {
+		.prog_type = BPF_PROG_TYPE_KPROBE,
+		.insn_cnt = 16,
+		.insns = (uint64_t)(uintptr_t)insns,
+		.license = (uint64_t)(uintptr_t) "GPL",
+		.log_level = 2,
+		.log_size = sizeof(small),
+		.log_buf = (uint64_t)(uintptr_t)small,
+	};
+	uint32_t true_size;
+
+	ck_assert_int_eq(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	memcpy(&true_size, (char *)&attr + 140, sizeof(true_size));
+	ck_assert_uint_eq(true_size, strlen(big) + 1);
 }
 END_TEST
 
@@ -895,6 +742,30 @@ START_TEST(fds_are_real)
 }
 END_TEST
 
+/* MAP_FREEZE: not while mapped writable, once only, then syscall writes are refused. */
+START_TEST(freeze_rules)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_MMAPABLE);
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "frz", 4, 8, 4, &mopts);
+	uint32_t key = 1;
+	uint64_t val = 5, *mem;
+
+	ck_assert_int_ge(fd, 3);
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	ck_assert_int_eq(bpf_map_update_elem(fd, &key, &val, BPF_ANY), 0);
+	ck_assert_uint_eq(mem[1], 5);
+	ck_assert_int_eq(bpf_map_freeze(fd), -EBUSY);
+	ck_assert_int_eq(munmap(mem, 4096), 0);
+	ck_assert_int_eq(bpf_map_freeze(fd), 0);
+	ck_assert_int_eq(bpf_map_freeze(fd), -EBUSY);
+	ck_assert_int_eq(bpf_map_update_elem(fd, &key, &val, BPF_ANY), -EPERM);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &val), 0);
+	ck_assert_uint_eq(val, 5);
+	close(fd);
+}
+END_TEST
+
 /* A program holds its maps: the map outlives its fds, GET_FD_BY_ID gives a new one. */
 START_TEST(map_held_by_program)
 {
@@ -995,12 +866,28 @@ START_TEST(tail_call)
 }
 END_TEST
 
+/*
+ * rt_rodata with its optional map not created, as mountsnoop does with a heap it does not
+ * need: libbpf turns the map's ld_imm64 into poisoned calls, dead behind a .rodata flag.
+ */
+static struct bpf_object *load_rodata_obj(void)
+{
+	struct bpf_object *obj = bpf_object__open_file(obj_path("rt_rodata.bpf.o"), NULL);
+
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_int_eq(
+		bpf_map__set_autocreate(bpf_object__find_map_by_name(obj, "optional"), false), 0);
+	ck_assert_int_eq(bpf_object__load(obj), 0);
+	return obj;
+}
+
 /* A call to an unknown helper behind a frozen .rodata flag that is false: dead, loads. */
 START_TEST(rodata_dead_code_loads)
 {
-	struct bpf_object *obj = load_obj("rt_rodata.bpf.o");
+	struct bpf_object *obj = load_rodata_obj();
 
 	ck_assert_int_eq(run_args(prog_fd(obj, "rodata_dead"), (uint64_t[]){ 0 }, 1), 11);
+	ck_assert_int_eq(run_args(prog_fd(obj, "rodata_poisoned"), (uint64_t[]){ 0 }, 1), 12);
 	bpf_object__close(obj);
 }
 END_TEST
@@ -1045,6 +932,7 @@ END_TEST
 
 struct backend_result {
 	int retvals[NR_RUNS * 3];
+	int rodata_ret;
 	uint64_t slots[16];
 	uint64_t counts[64];
 	uint64_t bss;
@@ -1066,7 +954,7 @@ static void run_backend(enum bpfi_jit_backend backend, struct backend_result *re
 	static const uint64_t args[NR_RUNS] = {
 		0, 1, 77, 1ull << 40, 0xffffffffffffffffull, 12345
 	};
-	struct bpf_object *obj, *tail, *loop;
+	struct bpf_object *obj, *tail, *loop, *dead;
 	int fd, sfd, cfd, table, target;
 	uint32_t key = 0;
 
@@ -1074,6 +962,7 @@ static void run_backend(enum bpfi_jit_backend backend, struct backend_result *re
 	obj = load_obj("rt_basic.bpf.o");
 	tail = load_obj("rt_tail.bpf.o");
 	loop = load_obj("rt_loop.bpf.o");
+	dead = load_rodata_obj(); /* dead calls to unknown helpers */
 	fd = prog_fd(obj, "count_arg");
 	table = map_fd(tail, "jmp_table");
 	target = prog_fd(tail, "tail_target");
@@ -1082,6 +971,9 @@ static void run_backend(enum bpfi_jit_backend backend, struct backend_result *re
 	assert_backend(target, backend);
 	assert_backend(prog_fd(tail, "tail_entry"), backend);
 	assert_backend(prog_fd(loop, "loop_sum"), backend);
+	assert_backend(prog_fd(dead, "rodata_dead"), backend);
+	res->rodata_ret = run_args(prog_fd(dead, "rodata_dead"), args, 1) +
+			  run_args(prog_fd(dead, "rodata_poisoned"), args, 1);
 	for (int i = 0; i < NR_RUNS; i++) {
 		res->retvals[i] = run_kprobe(fd, args[i], 3, NULL);
 		res->retvals[NR_RUNS + i] = run_args(prog_fd(tail, "tail_entry"), &args[i], 1);
@@ -1095,6 +987,7 @@ static void run_backend(enum bpfi_jit_backend backend, struct backend_result *re
 	for (key = 0; key < 64; key++)
 		bpf_map_lookup_elem(cfd, &key, &res->counts[key]);
 	res->bss = *(uint64_t *)remap_global(obj, ".bss");
+	bpf_object__close(dead);
 	bpf_object__close(loop);
 	bpf_object__close(tail);
 	bpf_object__close(obj);
@@ -1113,6 +1006,8 @@ START_TEST(backends_agree)
 	ck_assert_mem_eq(interp.slots, jit.slots, sizeof(jit.slots));
 	ck_assert_mem_eq(interp.counts, jit.counts, sizeof(jit.counts));
 	ck_assert_uint_eq(interp.bss, jit.bss);
+	ck_assert_int_eq(interp.rodata_ret, 11 + 12);
+	ck_assert_int_eq(jit.rodata_ret, 11 + 12);
 	ck_assert_int_eq(interp.retvals[NR_RUNS + 2], 42 + 77);
 }
 END_TEST
@@ -1131,6 +1026,27 @@ START_TEST(jit_prog_info)
 	ck_assert_int_eq(run_kprobe(prog_fd(obj, "count_arg"), 2, 1, NULL), 7);
 	bpf_object__close(obj);
 	bpfi_runtime_fini();
+}
+END_TEST
+
+/* Life cycle: once per process, backends that are built in, routing only while active. */
+START_TEST(init_rules)
+{
+	struct bpfi_runtime_opts opts = { .sz = sizeof(opts), .backend = BPFI_JIT_LLVM };
+	char buf[128] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+	ck_assert_int_eq(syscall(SYS_bpf, BPF_MAP_CREATE, NULL, 0), -1);
+	ck_assert_int_ne(errno, 0); /* the kernel's answer: the runtime is not active yet */
+	ck_assert_int_eq(bpfi_runtime_init(&opts, &log), -ENOTSUP);
+	ck_assert_msg(strstr(buf, "backend") != NULL, "log: %s", buf);
+	ck_assert(!bpfi_runtime_active());
+	rt_start(BPFI_JIT_INTERP);
+	ck_assert(bpfi_runtime_active());
+	opts.backend = BPFI_JIT_INTERP;
+	ck_assert_int_eq(bpfi_runtime_init(&opts, NULL), -EBUSY);
+	bpfi_runtime_fini();
+	ck_assert(!bpfi_runtime_active());
 }
 END_TEST
 
@@ -1165,6 +1081,7 @@ Suite *runtime_suite(void)
 	tcase_add_test(tc, info_by_fd);
 	tcase_add_test(tc, fds_are_real);
 	tcase_add_test(tc, map_held_by_program);
+	tcase_add_test(tc, freeze_rules);
 	tcase_add_test(tc, btf_load_and_ids);
 	tcase_add_test(tc, tail_call);
 	tcase_add_test(tc, rodata_dead_code_loads);
@@ -1174,6 +1091,7 @@ Suite *runtime_suite(void)
 
 	tcase_add_test(tb, backends_agree);
 	tcase_add_test(tb, jit_prog_info);
+	tcase_add_test(tb, init_rules);
 	suite_add_tcase(s, tb);
 	return s;
 }

@@ -20,76 +20,97 @@
 #include "verifier/verifier_internal.h"
 
 /* ---- instruction builders (the kernel's filter.h names, which UAPI does not export) ---- */
-#define BPF_RAW_INSN(c, d, s, o, i)                                                        \
+#define BPF_RAW_INSN(c, d, s, o, i) \
 	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-#define BPF_MOV64_IMM(d, i)	 BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
-#define BPF_MOV32_IMM(d, i)	 BPF_RAW_INSN(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, i)
-#define BPF_MOV64_REG(d, s)	 BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
-#define BPF_ALU64_IMM(op, d, i)	 BPF_RAW_INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
-#define BPF_ALU64_REG(op, d, s)	 BPF_RAW_INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
-#define BPF_ALU32_IMM(op, d, i)	 BPF_RAW_INSN(BPF_ALU | (op) | BPF_K, d, 0, 0, i)
-#define BPF_ALU32_REG(op, d, s)	 BPF_RAW_INSN(BPF_ALU | (op) | BPF_X, d, s, 0, 0)
-#define BPF_LD_IMM64_RAW(d, s, v)                                                          \
-	BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, (int32_t)(uint32_t)(v)),           \
+#define BPF_MOV64_IMM(d, i)	BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define BPF_MOV32_IMM(d, i)	BPF_RAW_INSN(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, i)
+#define BPF_MOV64_REG(d, s)	BPF_RAW_INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define BPF_ALU64_IMM(op, d, i) BPF_RAW_INSN(BPF_ALU64 | (op) | BPF_K, d, 0, 0, i)
+#define BPF_ALU64_REG(op, d, s) BPF_RAW_INSN(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define BPF_ALU32_IMM(op, d, i) BPF_RAW_INSN(BPF_ALU | (op) | BPF_K, d, 0, 0, i)
+#define BPF_ALU32_REG(op, d, s) BPF_RAW_INSN(BPF_ALU | (op) | BPF_X, d, s, 0, 0)
+#define BPF_LD_IMM64_RAW(d, s, v)                                                 \
+	BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, d, s, 0, (int32_t)(uint32_t)(v)), \
 		BPF_RAW_INSN(0, 0, 0, 0, (int32_t)((uint64_t)(v) >> 32))
-#define BPF_LD_IMM64(d, v)	 BPF_LD_IMM64_RAW(d, 0, v)
-#define BPF_LD_MAP_FD(d, fd)	 BPF_LD_IMM64_RAW(d, BPF_PSEUDO_MAP_FD, fd)
-#define BPF_LD_MAP_VALUE(d, fd, off)                                                       \
-	BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_VALUE, 0, fd),            \
+#define BPF_LD_IMM64(d, v)   BPF_LD_IMM64_RAW(d, 0, v)
+#define BPF_LD_MAP_FD(d, fd) BPF_LD_IMM64_RAW(d, BPF_PSEUDO_MAP_FD, fd)
+#define BPF_LD_MAP_VALUE(d, fd, off)                                             \
+	BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_VALUE, 0, fd), \
 		BPF_RAW_INSN(0, 0, 0, 0, off)
-#define BPF_LD_FUNC(d, rel)	 BPF_LD_IMM64_RAW(d, BPF_PSEUDO_FUNC, rel)
-#define BPF_LDX_MEM(sz, d, s, o) BPF_RAW_INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
-#define BPF_LDX_MEMSX(sz, d, s, o) BPF_RAW_INSN(BPF_LDX | BPF_MEMSX | (sz), d, s, o, 0)
-#define BPF_STX_MEM(sz, d, s, o) BPF_RAW_INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
-#define BPF_ST_MEM(sz, d, o, i)	 BPF_RAW_INSN(BPF_ST | BPF_MEM | (sz), d, 0, o, i)
+#define BPF_LD_FUNC(d, rel)	       BPF_LD_IMM64_RAW(d, BPF_PSEUDO_FUNC, rel)
+#define BPF_LDX_MEM(sz, d, s, o)       BPF_RAW_INSN(BPF_LDX | BPF_MEM | (sz), d, s, o, 0)
+#define BPF_LDX_MEMSX(sz, d, s, o)     BPF_RAW_INSN(BPF_LDX | BPF_MEMSX | (sz), d, s, o, 0)
+#define BPF_STX_MEM(sz, d, s, o)       BPF_RAW_INSN(BPF_STX | BPF_MEM | (sz), d, s, o, 0)
+#define BPF_ST_MEM(sz, d, o, i)	       BPF_RAW_INSN(BPF_ST | BPF_MEM | (sz), d, 0, o, i)
 #define BPF_ATOMIC_OP(sz, op, d, s, o) BPF_RAW_INSN(BPF_STX | BPF_ATOMIC | (sz), d, s, o, op)
-#define BPF_JMP_IMM(op, d, i, o) BPF_RAW_INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
-#define BPF_JMP_REG(op, d, s, o) BPF_RAW_INSN(BPF_JMP | (op) | BPF_X, d, s, o, 0)
-#define BPF_JMP32_IMM(op, d, i, o) BPF_RAW_INSN(BPF_JMP32 | (op) | BPF_K, d, 0, o, i)
-#define BPF_JMP_A(o)		 BPF_RAW_INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
-#define BPF_GOTOL(i)		 BPF_RAW_INSN(BPF_JMP32 | BPF_JA, 0, 0, 0, i)
-#define BPF_EMIT_CALL(id)	 BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, 0, 0, id)
-#define BPF_CALL_REL(rel)	 BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel)
-#define BPF_CALLX(r)		 BPF_RAW_INSN(BPF_JMP | BPF_CALL | BPF_X, r, 0, 0, 0)
-#define BPF_EXIT_INSN()		 BPF_RAW_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define BPF_JMP_IMM(op, d, i, o)       BPF_RAW_INSN(BPF_JMP | (op) | BPF_K, d, 0, o, i)
+#define BPF_JMP_REG(op, d, s, o)       BPF_RAW_INSN(BPF_JMP | (op) | BPF_X, d, s, o, 0)
+#define BPF_JMP32_IMM(op, d, i, o)     BPF_RAW_INSN(BPF_JMP32 | (op) | BPF_K, d, 0, o, i)
+#define BPF_JMP_A(o)		       BPF_RAW_INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
+#define BPF_GOTOL(i)		       BPF_RAW_INSN(BPF_JMP32 | BPF_JA, 0, 0, 0, i)
+#define BPF_EMIT_CALL(id)	       BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, 0, 0, id)
+#define BPF_CALL_REL(rel)	       BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel)
+#define BPF_CALLX(r)		       BPF_RAW_INSN(BPF_JMP | BPF_CALL | BPF_X, r, 0, 0, 0)
+#define BPF_EXIT_INSN()		       BPF_RAW_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 /* Helper ids used below (the kernel's). */
-#define FN_map_lookup_elem	   1
-#define FN_probe_read		   4
-#define FN_ktime_get_ns		   5
+#define FN_map_lookup_elem	     1
+#define FN_probe_read		     4
+#define FN_ktime_get_ns		     5
 #define FN_current_task_under_cgroup 37
-#define FN_probe_read_kernel	   113
-#define FN_ringbuf_reserve	   131
-#define FN_ringbuf_submit	   132
-#define FN_ktime_get_coarse_ns	   160
-#define FN_loop			   181
+#define FN_probe_read_kernel	     113
+#define FN_ringbuf_reserve	     131
+#define FN_ringbuf_submit	     132
+#define FN_ktime_get_coarse_ns	     160
+#define FN_loop			     181
+#define FN_tail_call		     12
+#define FN_perf_event_output	     25
 /* libbpf's marker for an ld_imm64 of a map it did not create (MAP_LDIMM64_POISON_BASE). */
 #define POISON_CALL 2001000000
 
 /* ---- the maps the test programs refer to, by fd ---- */
-enum { FD_HASH = 3, FD_RODATA, FD_RINGBUF, FD_DATA, FD_RDONLY };
+enum { FD_HASH = 3, FD_RODATA, FD_RINGBUF, FD_DATA, FD_RDONLY, FD_PROGS, FD_PERF };
 
 /* .rodata: u32 flag_off @0 = 0, u32 flag_on @4 = 1, u64 magic @8. */
-static const uint8_t rodata[16] = { 0, 0, 0, 0, 1, 0, 0, 0, 0x88, 0x77, 0x66, 0x55,
-				    0x44, 0x33, 0x22, 0x11 };
+static const uint8_t rodata[16] = { 0,	  0,	0,    0,    1,	  0,	0,    0,
+				    0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
 
 static const struct bpfi_verifier_map test_maps[] = {
-	[FD_HASH] = { .type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
+	[FD_HASH] = { .type = BPF_MAP_TYPE_HASH,
+		      .key_size = 4,
+		      .value_size = 8,
 		      .max_entries = 16 },
-	[FD_RODATA] = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 16,
-			.max_entries = 1, .map_flags = BPF_F_RDONLY_PROG, .frozen = true,
+	[FD_RODATA] = { .type = BPF_MAP_TYPE_ARRAY,
+			.key_size = 4,
+			.value_size = 16,
+			.max_entries = 1,
+			.map_flags = BPF_F_RDONLY_PROG,
+			.frozen = true,
 			.frozen_value = rodata },
 	[FD_RINGBUF] = { .type = BPF_MAP_TYPE_RINGBUF, .max_entries = 4096 },
-	[FD_DATA] = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 32,
+	[FD_DATA] = { .type = BPF_MAP_TYPE_ARRAY,
+		      .key_size = 4,
+		      .value_size = 32,
 		      .max_entries = 1 },
-	[FD_RDONLY] = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8,
-			.max_entries = 1, .map_flags = BPF_F_RDONLY_PROG },
+	[FD_PROGS] = { .type = BPF_MAP_TYPE_PROG_ARRAY,
+		       .key_size = 4,
+		       .value_size = 4,
+		       .max_entries = 4 },
+	[FD_PERF] = { .type = BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+		      .key_size = 4,
+		      .value_size = 4,
+		      .max_entries = 64 },
+	[FD_RDONLY] = { .type = BPF_MAP_TYPE_ARRAY,
+			.key_size = 4,
+			.value_size = 8,
+			.max_entries = 1,
+			.map_flags = BPF_F_RDONLY_PROG },
 };
 
 static const struct bpfi_verifier_map *map_by_fd(int fd, void *cookie)
 {
 	(void)cookie;
-	if (fd < FD_HASH || fd > FD_RDONLY)
+	if (fd < FD_HASH || fd > FD_PERF)
 		return NULL;
 	return &test_maps[fd];
 }
@@ -97,9 +118,9 @@ static const struct bpfi_verifier_map *map_by_fd(int fd, void *cookie)
 /* Our own list, so these tests do not depend on the helpers part. */
 static bool helper_known(int32_t id, void *cookie)
 {
-	static const int32_t known[] = { 1,  2,  3,  4,	 5,   6,   7,	8,   12,  14,  15,  16,
-					 25, 35, 37, 45, 67,  80,  109, 112, 113, 114, 115, 125,
-					 130, 131, 132, 133, 134, 160, 181 };
+	static const int32_t known[] = { 1,   2,   3,	4,   5,	  6,   7,   8,	 12,  14,  15,
+					 16,  25,  35,	37,  45,  67,  80,  109, 112, 113, 114,
+					 115, 125, 130, 131, 132, 133, 134, 160, 181 };
 	size_t k;
 
 	(void)cookie;
@@ -114,18 +135,18 @@ static bool helper_known(int32_t id, void *cookie)
 struct verifier_case {
 	const char *descr;
 	struct bpf_insn insns[MAX_CASE_INSNS];
-	int expect_err;		/* 0 or -EACCES, -EINVAL, -E2BIG */
+	int expect_err; /* 0 or -EACCES, -EINVAL, -E2BIG */
 	const char *expect_msg; /* substring that must be in the log, or NULL */
-	uint32_t prog_type;	/* 0: BPF_PROG_TYPE_KPROBE; | CASE_STRICT_STACK */
+	uint32_t prog_type; /* 0: BPF_PROG_TYPE_KPROBE; | CASE_STRICT_STACK */
 };
 
 /* In prog_type: check with opts.strict_stack (an unprivileged loader's rules). */
 #define CASE_STRICT_STACK 0x80000000u
 
 /* Look up key 0 in the hash map: leaves r0 = map_value_or_null (7 insns). */
-#define LOOKUP_HASH_KEY0                                                                   \
+#define LOOKUP_HASH_KEY0                                                                    \
 	BPF_ST_MEM(BPF_W, BPFI_REG_10, -4, 0), BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_10),      \
-		BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4), BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH),  \
+		BPF_ALU64_IMM(BPF_ADD, BPFI_REG_2, -4), BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), \
 		BPF_EMIT_CALL(FN_map_lookup_elem)
 
 static const struct verifier_case cases[] = {
@@ -184,8 +205,7 @@ static const struct verifier_case cases[] = {
 	{ "NULL check on a copy refines the original",
 	  { LOOKUP_HASH_KEY0, BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0),
 	    BPF_JMP_IMM(BPF_JNE, BPFI_REG_6, 0, 2), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
-	    BPF_MOV64_IMM(BPFI_REG_1, 1),
-	    BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFI_REG_0, BPFI_REG_1, 0),
+	    BPF_MOV64_IMM(BPFI_REG_1, 1), BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFI_REG_0, BPFI_REG_1, 0),
 	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
 	  0,
 	  NULL,
@@ -269,10 +289,9 @@ static const struct verifier_case cases[] = {
 	  NULL,
 	  0 },
 	{ "bpf_loop with a callback subprogram",
-	  { BPF_MOV64_IMM(BPFI_REG_1, 10), BPF_LD_FUNC(BPFI_REG_2, 6),
-	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop),
-	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 0),
-	    BPF_EXIT_INSN() },
+	  { BPF_MOV64_IMM(BPFI_REG_1, 10), BPF_LD_FUNC(BPFI_REG_2, 6), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
 	  0,
 	  NULL,
 	  0 },
@@ -314,6 +333,29 @@ static const struct verifier_case cases[] = {
 	  0 },
 	{ "uninitialised stack load (privileged: an unknown scalar)",
 	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "32-bit spill and fill keeps a bounded scalar",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_ALU64_IMM(BPF_AND, BPFI_REG_2, 7),
+	    BPF_STX_MEM(BPF_W, BPFI_REG_10, BPFI_REG_2, -4), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_LDX_MEM(BPF_W, BPFI_REG_3, BPFI_REG_10, -4), BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_4, BPFI_REG_3),
+	    BPF_ST_MEM(BPF_B, BPFI_REG_4, 0, 1), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "tail call, then fall through",
+	  { BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "perf_event_output of a stack buffer",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -8, 1), BPF_LD_MAP_FD(BPFI_REG_2, FD_PERF),
+	    BPF_LD_IMM64(BPFI_REG_3, 0xffffffffULL), BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -8), BPF_MOV64_IMM(BPFI_REG_5, 8),
+	    BPF_EMIT_CALL(FN_perf_event_output), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
 	  0,
 	  NULL,
 	  0 },
@@ -458,11 +500,7 @@ static const struct verifier_case cases[] = {
 	  -EACCES,
 	  "insn 0: R3 !read_ok",
 	  0 },
-	{ "exit without r0",
-	  { BPF_EXIT_INSN() },
-	  -EACCES,
-	  "insn 0: R0 !read_ok",
-	  0 },
+	{ "exit without r0", { BPF_EXIT_INSN() }, -EACCES, "insn 0: R0 !read_ok", 0 },
 	{ "r1-r5 are clobbered by a helper call",
 	  { BPF_MOV64_IMM(BPFI_REG_2, 1), BPF_EMIT_CALL(FN_ktime_get_ns),
 	    BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_2), BPF_EXIT_INSN() },
@@ -537,7 +575,8 @@ static const struct verifier_case cases[] = {
 	  "insn 4: unknown func unknown#9999",
 	  0 },
 	{ "callx of a register that is not a known helper id",
-	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_5, BPFI_REG_1, 0), BPF_CALLX(BPFI_REG_5), BPF_EXIT_INSN() },
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_5, BPFI_REG_1, 0), BPF_CALLX(BPFI_REG_5),
+	    BPF_EXIT_INSN() },
 	  -EACCES,
 	  "insn 1: R5 callx target is not a known helper id",
 	  0 },
@@ -584,7 +623,8 @@ static const struct verifier_case cases[] = {
 	  "insn 4: R1 type=scalar expected=map_ptr",
 	  0 },
 	{ "map lookup with an uninitialised key register",
-	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), BPF_EMIT_CALL(FN_map_lookup_elem), BPF_EXIT_INSN() },
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), BPF_EMIT_CALL(FN_map_lookup_elem),
+	    BPF_EXIT_INSN() },
 	  -EACCES,
 	  "insn 2: R2 !read_ok",
 	  0 },
@@ -654,6 +694,50 @@ static const struct verifier_case cases[] = {
 	  -EACCES,
 	  "insn 4: cannot pass map_type 1 into func bpf_ringbuf_reserve#131",
 	  0 },
+	{ "ringbuf_reserve with a size that is not a constant",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: R2 is not a known constant",
+	  0 },
+	{ "ringbuf_submit of a map value",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_DATA, 0), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 3: R1 type=map_value expected=alloc_mem",
+	  0 },
+	{ "tail call with a modified context pointer",
+	  { BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, 8), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: dereference of modified ctx ptr R1 off=8 disallowed",
+	  0 },
+	{ "helper size that may be zero where zero is not allowed",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_ALU64_IMM(BPF_AND, BPFI_REG_2, 15),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -16),
+	    BPF_EMIT_CALL(16 /* get_current_comm */), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: R2 invalid zero-sized read",
+	  0 },
+	{ "helper size without an upper bound",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_probe_read), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 4: R2 unbounded memory access",
+	  0 },
+	{ "sign-extending fill of a narrow spill that may be negative",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_ALU64_IMM(BPF_AND, BPFI_REG_2, 255),
+	    BPF_STX_MEM(BPF_B, BPFI_REG_10, BPFI_REG_2, -1),
+	    BPF_LDX_MEMSX(BPF_B, BPFI_REG_3, BPFI_REG_10, -1),
+	    BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -300),
+	    BPF_ALU64_REG(BPF_ADD, BPFI_REG_4, BPFI_REG_3), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 6: R4 math between fp pointer and register with unbounded value is not allowed",
+	  0 },
 	{ "helper writes past the stack",
 	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -8),
 	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
@@ -690,10 +774,9 @@ static const struct verifier_case cases[] = {
 	  "insn 3: cannot return stack pointer to the caller",
 	  0 },
 	{ "bpf_loop callback returning a pointer",
-	  { BPF_MOV64_IMM(BPFI_REG_1, 10), BPF_LD_FUNC(BPFI_REG_2, 6),
-	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop),
-	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_10),
-	    BPF_EXIT_INSN() },
+	  { BPF_MOV64_IMM(BPFI_REG_1, 10), BPF_LD_FUNC(BPFI_REG_2, 6), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN(), BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_10), BPF_EXIT_INSN() },
 	  -EACCES,
 	  "insn 9: At callback return the register R0 is not a known value (fp)",
 	  0 },
@@ -745,8 +828,8 @@ START_TEST(run_case)
 	uint32_t type = c->prog_type & ~CASE_STRICT_STACK;
 
 	err = check_prog(c->insns, (uint32_t)insn_count(c),
-			 (type ? type : BPF_PROG_TYPE_KPROBE) | (c->prog_type & CASE_STRICT_STACK), 0,
-			 buf, sizeof(buf), 0);
+			 (type ? type : BPF_PROG_TYPE_KPROBE) | (c->prog_type & CASE_STRICT_STACK),
+			 0, buf, sizeof(buf), 0);
 	ck_assert_msg(err == c->expect_err, "%s: err %d, expected %d; log: %s", c->descr, err,
 		      c->expect_err, buf);
 	ck_assert_msg(!c->expect_msg || strstr(buf, c->expect_msg), "%s: log was: %s", c->descr,
@@ -771,9 +854,9 @@ START_TEST(trace_level)
 	const struct verifier_case *c = &cases[0];
 	char buf[4096];
 
-	ck_assert_int_eq(check_prog(c->insns, 2, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf),
-				    BPFI_LOG_TRACE),
-			 0);
+	ck_assert_int_eq(
+		check_prog(c->insns, 2, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), BPFI_LOG_TRACE),
+		0);
 	ck_assert_msg(strstr(buf, "0: (b7)") && strstr(buf, "1: (95)") &&
 			      strstr(buf, "processed 2 insns"),
 		      "trace: %s", buf);
@@ -845,17 +928,40 @@ START_TEST(pruning_keeps_branches_linear)
 }
 END_TEST
 
+/* A path with more undecided branches than may wait: -E2BIG, not unbounded memory. */
+START_TEST(too_many_pending_branches)
+{
+	uint32_t n = 0, k, cnt = VERIFIER_MAX_PENDING + 16;
+	struct bpf_insn *insns = calloc(cnt + 3, sizeof(*insns));
+	char buf[512];
+
+	ck_assert_ptr_nonnull(insns);
+	insns[n++] = BPF_LDX_MEM(BPF_DW, BPFI_REG_6, BPFI_REG_1, 0);
+	for (k = 0; k < cnt; k++) /* both arms lead to the next insn */
+		insns[n++] = BPF_JMP_IMM(BPF_JEQ, BPFI_REG_6, (int32_t)k, 0);
+	insns[n++] = BPF_MOV64_IMM(BPFI_REG_0, 0);
+	insns[n++] = BPF_EXIT_INSN();
+	ck_assert_int_eq(check_prog(insns, n, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), 0),
+			 -E2BIG);
+	ck_assert_msg(strstr(buf, "jumps is too complex"), "log: %s", buf);
+	free(insns);
+}
+END_TEST
+
 /* ---- scalar ranges: soundness by brute force over small domains ---- */
 
-static const uint64_t samples[] = { 0,	       1,	   2,	      3,	  7,
-				    8,	       15,	   31,	      63,	  64,
-				    100,       0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL,
-				    INT64_MAX, 1ULL << 63, UINT64_MAX - 1, UINT64_MAX };
+static const uint64_t samples[] = { 0,		1,	    2,
+				    3,		7,	    8,
+				    15,		31,	    63,
+				    64,		100,	    0x7fffffff,
+				    0x80000000, 0xffffffff, 0x100000000ULL,
+				    INT64_MAX,	1ULL << 63, UINT64_MAX - 1,
+				    UINT64_MAX };
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
 
-static const uint8_t alu_ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,	BPF_AND,
+static const uint8_t alu_ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,	 BPF_AND,
 				   BPF_LSH, BPF_RSH, BPF_MOD, BPF_XOR, BPF_ARSH, BPF_MOV };
-static const uint8_t jmp_ops[] = { BPF_JEQ, BPF_JGT,  BPF_JGE,	BPF_JSET, BPF_JNE, BPF_JSGT,
+static const uint8_t jmp_ops[] = { BPF_JEQ,  BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
 				   BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE };
 
 static bool concrete_cmp(uint8_t op, bool is64, uint64_t a, uint64_t b)
@@ -868,17 +974,28 @@ static bool concrete_cmp(uint8_t op, bool is64, uint64_t a, uint64_t b)
 		b = (uint32_t)b;
 	}
 	switch (op) {
-	case BPF_JEQ: return a == b;
-	case BPF_JNE: return a != b;
-	case BPF_JGT: return a > b;
-	case BPF_JGE: return a >= b;
-	case BPF_JLT: return a < b;
-	case BPF_JLE: return a <= b;
-	case BPF_JSET: return (a & b) != 0;
-	case BPF_JSGT: return sa > sb;
-	case BPF_JSGE: return sa >= sb;
-	case BPF_JSLT: return sa < sb;
-	default: return sa <= sb;
+	case BPF_JEQ:
+		return a == b;
+	case BPF_JNE:
+		return a != b;
+	case BPF_JGT:
+		return a > b;
+	case BPF_JGE:
+		return a >= b;
+	case BPF_JLT:
+		return a < b;
+	case BPF_JLE:
+		return a <= b;
+	case BPF_JSET:
+		return (a & b) != 0;
+	case BPF_JSGT:
+		return sa > sb;
+	case BPF_JSGE:
+		return sa >= sb;
+	case BPF_JSLT:
+		return sa < sb;
+	default:
+		return sa <= sb;
 	}
 }
 
@@ -888,8 +1005,8 @@ static bool in_range(const struct vreg *r, uint64_t v)
 }
 
 /* Every pair of ranges built from the samples, and every concrete pair inside them. */
-#define FOR_RANGES(lo, hi)                                                                 \
-	for (size_t lo = 0; lo < NSAMPLES; lo++)                                           \
+#define FOR_RANGES(lo, hi)                       \
+	for (size_t lo = 0; lo < NSAMPLES; lo++) \
 		for (size_t hi = lo; hi < NSAMPLES && hi <= lo + 3; hi++)
 
 START_TEST(bounds_alu_sound)
@@ -901,9 +1018,11 @@ START_TEST(bounds_alu_sound)
 	FOR_RANGES(b0, b1)
 	for (size_t x = a0; x <= a1; x++)
 		for (size_t y = b0; y <= b1; y++) {
-			struct vreg d = { .type = VREG_SCALAR, .umin = samples[a0],
+			struct vreg d = { .type = VREG_SCALAR,
+					  .umin = samples[a0],
 					  .umax = samples[a1] };
-			struct vreg s = { .type = VREG_SCALAR, .umin = samples[b0],
+			struct vreg s = { .type = VREG_SCALAR,
+					  .umin = samples[b0],
 					  .umax = samples[b1] };
 			int16_t off = 0;
 			uint64_t want;
@@ -914,13 +1033,15 @@ START_TEST(bounds_alu_sound)
 				off = 8;
 			want = bounds__alu_const(op, is64, samples[x], samples[y], off);
 			bounds__alu(op, is64, &d, &s, off);
-			ck_assert_msg(in_range(&d, want),
-				      "op %#x is64 %d off %d: [%#llx,%#llx] op [%#llx,%#llx]: %#llx "
-				      "not in [%#llx,%#llx]",
-				      op, is64, off, (unsigned long long)samples[a0],
-				      (unsigned long long)samples[a1], (unsigned long long)samples[b0],
-				      (unsigned long long)samples[b1], (unsigned long long)want,
-				      (unsigned long long)d.umin, (unsigned long long)d.umax);
+			if (!in_range(&d, want))
+				ck_abort_msg(
+					"op %#x is64 %d off %d: [%#llx,%#llx] op [%#llx,%#llx]: %#llx "
+					"not in [%#llx,%#llx]",
+					op, is64, off, (unsigned long long)samples[a0],
+					(unsigned long long)samples[a1],
+					(unsigned long long)samples[b0],
+					(unsigned long long)samples[b1], (unsigned long long)want,
+					(unsigned long long)d.umin, (unsigned long long)d.umax);
 		}
 }
 END_TEST
@@ -942,14 +1063,16 @@ START_TEST(bounds_branch_sound)
 				bool t = concrete_cmp(op, is64, samples[x], samples[y]);
 				struct vreg ra = a, rb = b;
 
-				ck_assert_msg(taken < 0 || taken == t, "op %#x is64 %d: %#llx %#llx",
-					      op, is64, (unsigned long long)samples[x],
-					      (unsigned long long)samples[y]);
+				if (taken >= 0 && taken != t)
+					ck_abort_msg("op %#x is64 %d: %#llx %#llx", op, is64,
+						     (unsigned long long)samples[x],
+						     (unsigned long long)samples[y]);
 				bounds__refine(op, is64, t, &ra, &rb);
-				ck_assert_msg(in_range(&ra, samples[x]) && in_range(&rb, samples[y]),
-					      "refine op %#x is64 %d taken %d lost %#llx/%#llx", op,
-					      is64, t, (unsigned long long)samples[x],
-					      (unsigned long long)samples[y]);
+				if (!in_range(&ra, samples[x]) || !in_range(&rb, samples[y]))
+					ck_abort_msg(
+						"refine op %#x is64 %d taken %d lost %#llx/%#llx",
+						op, is64, t, (unsigned long long)samples[x],
+						(unsigned long long)samples[y]);
 			}
 	}
 }
@@ -1021,6 +1144,7 @@ Suite *verifier_suite(void)
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, reports_live_insns);
 	tcase_add_test(tc, pruning_keeps_branches_linear);
+	tcase_add_test(tc, too_many_pending_branches);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(tb, bounds_alu_sound, 0, 2 * (int)sizeof(alu_ops));
 	tcase_add_loop_test(tb, bounds_branch_sound, 0, 2 * (int)sizeof(jmp_ops));

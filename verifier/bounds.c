@@ -7,7 +7,7 @@
 #include "common/compiler.h"
 #include "verifier_internal.h"
 
-#define U32_MASK 0xffffffffULL
+#define U32_MASK    0xffffffffULL
 #define S64_MIN_BIT (1ULL << 63)
 
 struct range {
@@ -88,22 +88,48 @@ uint64_t bounds__alu_const(uint8_t op, bool is64, uint64_t a, uint64_t b, int16_
 	a &= m;
 	b &= m;
 	switch (op) {
-	case BPF_ADD: r = a + b; break;
-	case BPF_SUB: r = a - b; break;
-	case BPF_MUL: r = a * b; break;
-	case BPF_DIV: r = off ? sdivmod(false, is64, a, b) : (b ? a / b : 0); break;
-	case BPF_MOD: r = off ? sdivmod(true, is64, a, b) : (b ? a % b : a); break;
-	case BPF_OR: r = a | b; break;
-	case BPF_AND: r = a & b; break;
-	case BPF_XOR: r = a ^ b; break;
-	case BPF_LSH: r = a << sh; break;
-	case BPF_RSH: r = a >> sh; break;
+	case BPF_ADD:
+		r = a + b;
+		break;
+	case BPF_SUB:
+		r = a - b;
+		break;
+	case BPF_MUL:
+		r = a * b;
+		break;
+	case BPF_DIV:
+		r = off ? sdivmod(false, is64, a, b) : (b ? a / b : 0);
+		break;
+	case BPF_MOD:
+		r = off ? sdivmod(true, is64, a, b) : (b ? a % b : a);
+		break;
+	case BPF_OR:
+		r = a | b;
+		break;
+	case BPF_AND:
+		r = a & b;
+		break;
+	case BPF_XOR:
+		r = a ^ b;
+		break;
+	case BPF_LSH:
+		r = a << sh;
+		break;
+	case BPF_RSH:
+		r = a >> sh;
+		break;
 	case BPF_ARSH:
 		r = is64 ? (uint64_t)(sext(a, 64) >> sh) : (uint64_t)(sext(a, 32) >> sh);
 		break;
-	case BPF_NEG: r = (uint64_t)0 - a; break;
-	case BPF_MOV: r = off ? (uint64_t)sext(b, (unsigned)off) : b; break;
-	default: r = 0; break;
+	case BPF_NEG:
+		r = (uint64_t)0 - a;
+		break;
+	case BPF_MOV:
+		r = off ? (uint64_t)sext(b, (unsigned)off) : b;
+		break;
+	default:
+		r = 0;
+		break;
 	}
 	return r & m;
 }
@@ -155,11 +181,13 @@ static struct range alu_range(uint8_t op, bool is64, struct range d, struct rang
 	case BPF_DIV:
 		if (off)
 			return (struct range){ 0, m };
-		return s.lo ? (struct range){ d.lo / s.hi, d.hi / s.lo } : (struct range){ 0, d.hi };
+		return s.lo ? (struct range){ d.lo / s.hi, d.hi / s.lo }
+			    : (struct range){ 0, d.hi };
 	case BPF_MOD:
 		if (off)
 			return (struct range){ 0, m };
-		return s.lo ? (struct range){ 0, BPFI_MIN(d.hi, s.hi - 1) } : (struct range){ 0, d.hi };
+		return s.lo ? (struct range){ 0, BPFI_MIN(d.hi, s.hi - 1) }
+			    : (struct range){ 0, d.hi };
 	case BPF_AND:
 		return (struct range){ 0, BPFI_MIN(d.hi, s.hi) };
 	case BPF_OR:
@@ -230,11 +258,16 @@ static bool is_signed_op(uint8_t op)
 static uint8_t unsigned_op(uint8_t op)
 {
 	switch (op) {
-	case BPF_JSGT: return BPF_JGT;
-	case BPF_JSGE: return BPF_JGE;
-	case BPF_JSLT: return BPF_JLT;
-	case BPF_JSLE: return BPF_JLE;
-	default: return op;
+	case BPF_JSGT:
+		return BPF_JGT;
+	case BPF_JSGE:
+		return BPF_JGE;
+	case BPF_JSLT:
+		return BPF_JLT;
+	case BPF_JSLE:
+		return BPF_JLE;
+	default:
+		return op;
 	}
 }
 
@@ -282,17 +315,28 @@ int bounds__branch_taken(uint8_t op, bool is64, const struct vreg *a, const stru
 static uint8_t negate(uint8_t op)
 {
 	switch (op) {
-	case BPF_JEQ: return BPF_JNE;
-	case BPF_JNE: return BPF_JEQ;
-	case BPF_JGT: return BPF_JLE;
-	case BPF_JLE: return BPF_JGT;
-	case BPF_JGE: return BPF_JLT;
-	case BPF_JLT: return BPF_JGE;
-	case BPF_JSGT: return BPF_JSLE;
-	case BPF_JSLE: return BPF_JSGT;
-	case BPF_JSGE: return BPF_JSLT;
-	case BPF_JSLT: return BPF_JSGE;
-	default: return 0; /* JSET: nothing to learn */
+	case BPF_JEQ:
+		return BPF_JNE;
+	case BPF_JNE:
+		return BPF_JEQ;
+	case BPF_JGT:
+		return BPF_JLE;
+	case BPF_JLE:
+		return BPF_JGT;
+	case BPF_JGE:
+		return BPF_JLT;
+	case BPF_JLT:
+		return BPF_JGE;
+	case BPF_JSGT:
+		return BPF_JSLE;
+	case BPF_JSLE:
+		return BPF_JSGT;
+	case BPF_JSGE:
+		return BPF_JSLT;
+	case BPF_JSLT:
+		return BPF_JSGE;
+	default:
+		return 0; /* JSET: nothing to learn */
 	}
 }
 
@@ -320,11 +364,20 @@ static void refine_unsigned(uint8_t op, struct range *a, struct range *b)
 		else if (b->lo == b->hi && a->hi == b->lo && a->lo < a->hi)
 			a->hi--;
 		break;
-	case BPF_JGT: refine_gt(a, b, true); break;
-	case BPF_JGE: refine_gt(a, b, false); break;
-	case BPF_JLT: refine_gt(b, a, true); break;
-	case BPF_JLE: refine_gt(b, a, false); break;
-	default: break;
+	case BPF_JGT:
+		refine_gt(a, b, true);
+		break;
+	case BPF_JGE:
+		refine_gt(a, b, false);
+		break;
+	case BPF_JLT:
+		refine_gt(b, a, true);
+		break;
+	case BPF_JLE:
+		refine_gt(b, a, false);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -359,7 +412,10 @@ static void refine_crossing(uint8_t op, bool left, struct range fo, bool is64, s
 	bool lower; /* the outcome bounds @r from below (else from above) */
 
 	if (!left)
-		op = op == BPF_JGT ? BPF_JLT : op == BPF_JGE ? BPF_JLE : op == BPF_JLT ? BPF_JGT : BPF_JGE;
+		op = op == BPF_JGT   ? BPF_JLT
+		     : op == BPF_JGE ? BPF_JLE
+		     : op == BPF_JLT ? BPF_JGT
+				     : BPF_JGE;
 	lower = op == BPF_JGT || op == BPF_JGE;
 	if (lower) {
 		if (op == BPF_JGT && fo.lo == mw)
@@ -372,9 +428,11 @@ static void refine_crossing(uint8_t op, bool left, struct range fo, bool is64, s
 	}
 	/* Keep the one piece that meets @want, if only one does. */
 	if (want.lo > neg.hi)
-		*r = (struct range){ BPFI_MAX(pos.lo, want.lo) ^ sb, BPFI_MIN(pos.hi, want.hi) ^ sb };
+		*r = (struct range){ BPFI_MAX(pos.lo, want.lo) ^ sb,
+				     BPFI_MIN(pos.hi, want.hi) ^ sb };
 	else if (want.hi < pos.lo)
-		*r = (struct range){ BPFI_MAX(neg.lo, want.lo) ^ sb, BPFI_MIN(neg.hi, want.hi) ^ sb };
+		*r = (struct range){ BPFI_MAX(neg.lo, want.lo) ^ sb,
+				     BPFI_MIN(neg.hi, want.hi) ^ sb };
 }
 
 /*

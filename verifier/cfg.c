@@ -115,8 +115,8 @@ static int check_mem_insn(struct bpfi_verifier_env *env, uint32_t i, const struc
 
 	switch (BPF_CLASS(insn->code)) {
 	case BPF_LDX:
-		if ((mode != BPF_MEM && mode != BPF_MEMSX) || (mode == BPF_MEMSX && size == BPF_DW) ||
-		    insn->imm)
+		if ((mode != BPF_MEM && mode != BPF_MEMSX) ||
+		    (mode == BPF_MEMSX && size == BPF_DW) || insn->imm)
 			return malformed(env, i, "BPF_LDX uses reserved fields");
 		return check_dst_writable(env, i, insn->dst_reg);
 	case BPF_ST:
@@ -168,13 +168,14 @@ static int check_ldimm64(struct bpfi_verifier_env *env, uint32_t i)
 	case BPF_PSEUDO_MAP_VALUE:
 		map = env->map_by_fd ? env->map_by_fd(insn->imm, env->cookie) : NULL;
 		if (!map)
-			return malformed(env, i, "fd %d is not pointing to valid bpf_map", insn->imm);
+			return malformed(env, i, "fd %d is not pointing to valid bpf_map",
+					 insn->imm);
 		if (insn->src_reg == BPF_PSEUDO_MAP_FD && next->imm)
 			return malformed(env, i, "invalid bpf_ld_imm64 insn");
 		if (insn->src_reg == BPF_PSEUDO_MAP_VALUE && (uint32_t)next->imm >= map->value_size)
-			return malformed(env, i,
-					 "invalid access to map value pointer, value_size=%u off=%u",
-					 map->value_size, (uint32_t)next->imm);
+			return malformed(
+				env, i, "invalid access to map value pointer, value_size=%u off=%u",
+				map->value_size, (uint32_t)next->imm);
 		env->aux[i].map = map;
 		break;
 	case BPF_PSEUDO_FUNC:
@@ -337,14 +338,15 @@ static int check_jumps(struct bpfi_verifier_env *env)
 			const struct subprog_info *sp = &env->subprogs[env->aux[i].subprog];
 
 			if (succ[k] < 0 || succ[k] >= env->insn_cnt)
-				return malformed(env, i, "jump out of range from insn %u to %lld", i,
-						 (long long)succ[k]);
+				return malformed(env, i, "jump out of range from insn %u to %lld",
+						 i, (long long)succ[k]);
 			if (env->aux[succ[k]].flags & AUX_LDIMM_SECOND)
-				return malformed(env, i, "jump into the middle of ldimm64 insn %lld",
+				return malformed(env, i,
+						 "jump into the middle of ldimm64 insn %lld",
 						 (long long)succ[k] - 1);
 			if (succ[k] < sp->start || succ[k] >= sp->end)
-				return malformed(env, i, "jump out of range from insn %u to %lld", i,
-						 (long long)succ[k]);
+				return malformed(env, i, "jump out of range from insn %u to %lld",
+						 i, (long long)succ[k]);
 		}
 	}
 	for (s = 0; s < env->subprog_cnt; s++) {

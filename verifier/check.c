@@ -22,8 +22,9 @@
  *   PTR_TO_MEM(_OR_NULL)   a ringbuf_reserve record of known size, an acquired reference
  *                          that must be submitted or discarded before exit
  *   PTR_TO_FUNC            a callback address (ld_imm64 BPF_PSEUDO_FUNC) for bpf_loop
- * Stack bytes are INVALID (never written), MISC (unknown), CONST (known byte) or part of an
- * 8-byte register SPILL, so pointers and constants survive a trip through the stack.
+ * Stack bytes are INVALID (never written), MISC (unknown), CONST (known byte) or part of a
+ * register SPILL (8 bytes, or an aligned 1/2/4-byte part holding a scalar that fits), so
+ * pointers, ranges and constants survive a trip through the stack.
  *
  * Exploration: the current state steps through instructions. A conditional jump whose
  * outcome the known values decide follows that arm only; this is how code that is dead
@@ -40,10 +41,17 @@
  * that makes no progress ("infinite loop detected"). Work is bounded by
  * VERIFIER_MAX_PROCESSED instructions and VERIFIER_MAX_PENDING queued branches (-E2BIG).
  *
- * Not checked yet (the full verifier's later stages): signed and bit-level (tnum) value
- * tracking, helper arguments beyond the prototypes in helpers.c, context field types,
- * pointer leaks (we run privileged, as the tools do), and the contents of uninitialised
- * stack when read (allowed, as the kernel allows for privileged programs).
+ * Value tracking is deliberately small: unsigned ranges only. Signed comparisons refine a
+ * range when it lies in one half of the signed space or the outcome selects one half
+ * ("x s< 0" and "x s>= 0"); there are no bit-level (tnum) facts yet, so "x & ~63 == 0" does
+ * not bound x (the kernel's tnum.c does; ours is the next stage, STYLE §2.9).
+ *
+ * Not checked yet (the full verifier's later stages): arguments of helpers without a
+ * prototype in helpers.c; context field types and narrow-access rules (any read inside the
+ * context size is an unknown number, no write is allowed); pointer leaks (we load as the
+ * privileged tools do); uninitialised stack reads unless opts->strict_stack; bpf_loop
+ * callbacks are simulated once, not iterated to a fixed point; references held across a
+ * tail call; alignment outside the stack. kfuncs, BTF ids and LD_ABS/IND are refused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -149,7 +157,8 @@ static int check_mov(struct bpfi_verifier_env *env, uint32_t i, const struct bpf
 	}
 	if (is_ptr(&s)) {
 		/* Part of a pointer is a number (allowed to privileged programs, as here). */
-		*d = (struct vreg){ .type = VREG_SCALAR, .umax = is64 ? UINT64_MAX : 0xffffffffULL };
+		*d = (struct vreg){ .type = VREG_SCALAR,
+				    .umax = is64 ? UINT64_MAX : 0xffffffffULL };
 		return 0;
 	}
 	bounds__set_unknown(d);
@@ -172,9 +181,9 @@ static int adjust_ptr(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
 		break;
 	case VREG_PTR_TO_MAP_VALUE_OR_NULL:
 	case VREG_PTR_TO_MEM_OR_NULL:
-		return verifier__reject(env, -EACCES, i,
-					"R%u pointer arithmetic on %s prohibited, null-check it first",
-					regno, t);
+		return verifier__reject(
+			env, -EACCES, i,
+			"R%u pointer arithmetic on %s prohibited, null-check it first", regno, t);
 	default:
 		return verifier__reject(env, -EACCES, i, "R%u pointer arithmetic on %s prohibited",
 					regno, t);
@@ -210,8 +219,8 @@ static int adjust_ptr(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
 
 static const char *alu_op_str(uint8_t op)
 {
-	static const char *const names[] = { "+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=",
-					     "neg", "%=", "^=", "=",  "s>>=", "endian" };
+	static const char *const names[] = { "+=",  "-=",  "*=", "/=", "|=", "&=",   "<<=",
+					     ">>=", "neg", "%=", "^=", "=",  "s>>=", "endian" };
 
 	return names[op >> 4];
 }
@@ -227,8 +236,9 @@ static int check_ptr_alu(struct bpfi_verifier_env *env, uint32_t i, const struct
 					insn->dst_reg);
 	if (is_ptr(d) && is_ptr(s)) {
 		if (op != BPF_SUB || d->type != s->type)
-			return verifier__reject(env, -EACCES, i, "R%u pointer %s pointer prohibited",
-						insn->dst_reg, alu_op_str(op));
+			return verifier__reject(env, -EACCES, i,
+						"R%u pointer %s pointer prohibited", insn->dst_reg,
+						alu_op_str(op));
 		bounds__set_unknown(d); /* a distance: a number */
 		return 0;
 	}
@@ -239,8 +249,8 @@ static int check_ptr_alu(struct bpfi_verifier_env *env, uint32_t i, const struct
 	if (is_ptr(d))
 		return adjust_ptr(env, i, insn->dst_reg, d, s, op == BPF_SUB);
 	if (op == BPF_SUB)
-		return verifier__reject(env, -EACCES, i, "R%u tried to subtract pointer from scalar",
-					insn->dst_reg);
+		return verifier__reject(env, -EACCES, i,
+					"R%u tried to subtract pointer from scalar", insn->dst_reg);
 	{
 		struct vreg k = *d;
 
@@ -292,9 +302,11 @@ static void mark_ptr_or_null(struct vstate *st, uint32_t id, bool is_null)
 		struct vframe *f = st->frames[fi];
 
 		for (r = 0; r < MAX_BPF_REG + f->nslots; r++) {
-			struct vreg *reg = r < MAX_BPF_REG ? &f->regs[r] : &f->slots[r - MAX_BPF_REG].spill;
+			struct vreg *reg =
+				r < MAX_BPF_REG ? &f->regs[r] : &f->slots[r - MAX_BPF_REG].spill;
 
-			if (r >= MAX_BPF_REG && f->slots[r - MAX_BPF_REG].type[0] != VSLOT_SPILL)
+			if (r >= MAX_BPF_REG &&
+			    !verifier__slot_has_spill(&f->slots[r - MAX_BPF_REG]))
 				continue;
 			if ((reg->type != VREG_PTR_TO_MAP_VALUE_OR_NULL &&
 			     reg->type != VREG_PTR_TO_MEM_OR_NULL) ||
@@ -303,8 +315,9 @@ static void mark_ptr_or_null(struct vstate *st, uint32_t id, bool is_null)
 			if (is_null)
 				bounds__set_const(reg, 0);
 			else
-				reg->type = reg->type == VREG_PTR_TO_MEM_OR_NULL ? VREG_PTR_TO_MEM
-										 : VREG_PTR_TO_MAP_VALUE;
+				reg->type = reg->type == VREG_PTR_TO_MEM_OR_NULL
+						    ? VREG_PTR_TO_MEM
+						    : VREG_PTR_TO_MAP_VALUE;
 		}
 	}
 	if (!is_null)
@@ -452,9 +465,10 @@ static int do_insn(struct bpfi_verifier_env *env, uint32_t i, bool *ret_end)
 	default: /* JMP, JMP32 */
 		switch (BPF_OP(insn->code)) {
 		case BPF_JA:
-			env->cur->insn_idx = i + 1 +
-					     (uint32_t)(BPF_CLASS(insn->code) == BPF_JMP32 ? insn->imm
-											: insn->off);
+			env->cur->insn_idx =
+				i + 1 +
+				(uint32_t)(BPF_CLASS(insn->code) == BPF_JMP32 ? insn->imm
+									      : insn->off);
 			return 0;
 		case BPF_CALL:
 			return verifier__check_call(env, i, insn);

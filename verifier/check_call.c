@@ -36,8 +36,8 @@ static int expected(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno, c
 }
 
 /* A size argument: a scalar with a usable upper bound (its maximum is what is checked). */
-static int check_size_arg(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
-			  uint8_t type, uint64_t *ret_size)
+static int check_size_arg(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno, uint8_t type,
+			  uint64_t *ret_size)
 {
 	const struct vreg *r = verifier__reg(env, regno);
 	int err = verifier__check_reg_read(env, i, regno);
@@ -57,16 +57,17 @@ static int check_size_arg(struct bpfi_verifier_env *env, uint32_t i, uint32_t re
 	return 0;
 }
 
-static int check_map_arg(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
-			 int32_t id, const struct helper_proto *proto, struct call_meta *meta)
+static int check_map_arg(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno, int32_t id,
+			 const struct helper_proto *proto, struct call_meta *meta)
 {
 	const struct vreg *r = verifier__reg(env, regno);
 
 	if (r->type != VREG_CONST_PTR_TO_MAP)
 		return expected(env, i, regno, "map_ptr");
 	if (proto->map_type && r->map->type != proto->map_type)
-		return verifier__reject(env, -EACCES, i, "cannot pass map_type %u into func bpf_%s#%d",
-					r->map->type, proto->name, id);
+		return verifier__reject(env, -EACCES, i,
+					"cannot pass map_type %u into func bpf_%s#%d", r->map->type,
+					proto->name, id);
 	meta->map = r->map;
 	return 0;
 }
@@ -112,24 +113,26 @@ static int check_arg(struct bpfi_verifier_env *env, uint32_t i, int32_t id,
 		return check_size_arg(env, i, regno, t, &size);
 	case VARG_CONST_ALLOC_SIZE:
 		if (!bounds__is_const(r))
-			return verifier__reject(env, -EACCES, i, "R%u is not a known constant", regno);
+			return verifier__reject(env, -EACCES, i, "R%u is not a known constant",
+						regno);
 		meta->alloc_size = r->umin;
 		return 0;
 	case VARG_PTR_TO_CTX:
 		if (r->type != VREG_PTR_TO_CTX)
 			return expected(env, i, regno, "ctx");
 		if (r->omin || r->omax)
-			return verifier__reject(env, -EACCES, i,
-						"dereference of modified ctx ptr R%u off=%lld disallowed",
-						regno, (long long)r->omin);
+			return verifier__reject(
+				env, -EACCES, i,
+				"dereference of modified ctx ptr R%u off=%lld disallowed", regno,
+				(long long)r->omin);
 		return 0;
 	case VARG_PTR_TO_ALLOC_MEM:
 		if (r->type != VREG_PTR_TO_MEM || !r->ref_obj_id)
 			return expected(env, i, regno, "alloc_mem");
 		if (r->omin || r->omax)
-			return verifier__reject(env, -EACCES, i,
-						"R%u must have zero offset when passed to release func",
-						regno);
+			return verifier__reject(
+				env, -EACCES, i,
+				"R%u must have zero offset when passed to release func", regno);
 		meta->release_id = r->ref_obj_id;
 		return 0;
 	case VARG_PTR_TO_FUNC:
@@ -165,7 +168,8 @@ static int release_reference(struct bpfi_verifier_env *env, uint32_t i, uint32_t
 			if (f->regs[r].ref_obj_id == ref_id)
 				bounds__set_unknown(&f->regs[r]);
 		for (r = 0; r < f->nslots; r++)
-			if (f->slots[r].type[0] == VSLOT_SPILL && f->slots[r].spill.ref_obj_id == ref_id)
+			if (verifier__slot_has_spill(&f->slots[r]) &&
+			    f->slots[r].spill.ref_obj_id == ref_id)
 				bounds__set_unknown(&f->slots[r].spill);
 	}
 	return 0;
@@ -202,8 +206,8 @@ static int push_frame(struct bpfi_verifier_env *env, uint32_t i, uint32_t target
 		for (r = BPFI_REG_1; r <= BPFI_REG_5; r++)
 			f->regs[r] = caller->regs[r];
 	}
-	f->regs[BPFI_REG_10] = (struct vreg){ .type = VREG_PTR_TO_STACK,
-					      .frameno = (uint8_t)(st->curframe + 1) };
+	f->regs[BPFI_REG_10] =
+		(struct vreg){ .type = VREG_PTR_TO_STACK, .frameno = (uint8_t)(st->curframe + 1) };
 	record_call_edge(env, f->subprog);
 	st->frames[++st->curframe] = f;
 	st->insn_idx = target;
@@ -236,12 +240,14 @@ static void set_return(struct bpfi_verifier_env *env, uint32_t i, const struct h
 		*r0 = (struct vreg){ .type = VREG_NOT_INIT };
 		break;
 	case VRET_MAP_VALUE_OR_NULL:
-		*r0 = (struct vreg){ .type = VREG_PTR_TO_MAP_VALUE_OR_NULL, .map = meta->map,
+		*r0 = (struct vreg){ .type = VREG_PTR_TO_MAP_VALUE_OR_NULL,
+				     .map = meta->map,
 				     .id = ++env->id_gen };
 		break;
 	case VRET_ALLOC_MEM_OR_NULL:
 		*r0 = (struct vreg){ .type = VREG_PTR_TO_MEM_OR_NULL,
-				     .mem_size = (uint32_t)meta->alloc_size, .id = ++env->id_gen };
+				     .mem_size = (uint32_t)meta->alloc_size,
+				     .id = ++env->id_gen };
 		r0->ref_obj_id = r0->id;
 		st->refs[st->nrefs++] = (struct vref){ .id = r0->id, .insn = i };
 		break;
@@ -261,9 +267,10 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 		p = verifier__helper_proto((int32_t)id);
 	if (id < 0 || id >= BPFI_HELPER_MAX || !env->helper_known((int32_t)id, env->cookie)) {
 		if (p)
-			return verifier__reject(env, -EINVAL, i, "unknown func bpf_%s#%lld", p->name,
-						(long long)id);
-		return verifier__reject(env, -EINVAL, i, "unknown func unknown#%lld", (long long)id);
+			return verifier__reject(env, -EINVAL, i, "unknown func bpf_%s#%lld",
+						p->name, (long long)id);
+		return verifier__reject(env, -EINVAL, i, "unknown func unknown#%lld",
+					(long long)id);
 	}
 	for (k = 0; p && k < 5; k++) {
 		err = check_arg(env, i, (int32_t)id, p, k, &meta);
@@ -316,10 +323,11 @@ static void drop_dangling(struct vstate *st)
 		struct vframe *f = st->frames[fi];
 
 		for (r = 0; r < MAX_BPF_REG; r++)
-			if (f->regs[r].type == VREG_PTR_TO_STACK && f->regs[r].frameno > st->curframe)
+			if (f->regs[r].type == VREG_PTR_TO_STACK &&
+			    f->regs[r].frameno > st->curframe)
 				f->regs[r] = (struct vreg){ .type = VREG_NOT_INIT };
 		for (r = 0; r < f->nslots; r++)
-			if (f->slots[r].type[0] == VSLOT_SPILL &&
+			if (verifier__slot_has_spill(&f->slots[r]) &&
 			    f->slots[r].spill.type == VREG_PTR_TO_STACK &&
 			    f->slots[r].spill.frameno > st->curframe)
 				bounds__set_unknown(&f->slots[r].spill);
@@ -347,11 +355,13 @@ int verifier__check_exit(struct bpfi_verifier_env *env, uint32_t i, bool *ret_pa
 	caller = st->frames[st->curframe - 1];
 	r0 = callee->regs[BPFI_REG_0];
 	if (callee->is_callback && r0.type != VREG_SCALAR)
-		return verifier__reject(env, -EACCES, i,
-					"At callback return the register R0 is not a known value (%s)",
-					verifier__reg_type_str(r0.type));
+		return verifier__reject(
+			env, -EACCES, i,
+			"At callback return the register R0 is not a known value (%s)",
+			verifier__reg_type_str(r0.type));
 	if (r0.type == VREG_PTR_TO_STACK && r0.frameno == st->curframe)
-		return verifier__reject(env, -EACCES, i, "cannot return stack pointer to the caller");
+		return verifier__reject(env, -EACCES, i,
+					"cannot return stack pointer to the caller");
 	if (callee->is_callback)
 		bounds__set_unknown(&r0);
 	caller->regs[BPFI_REG_0] = r0;

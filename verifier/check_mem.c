@@ -12,10 +12,14 @@
 static uint32_t access_size(uint8_t code)
 {
 	switch (BPF_SIZE(code)) {
-	case BPF_B: return 1;
-	case BPF_H: return 2;
-	case BPF_W: return 4;
-	default: return 8;
+	case BPF_B:
+		return 1;
+	case BPF_H:
+		return 2;
+	case BPF_W:
+		return 4;
+	default:
+		return 8;
 	}
 }
 
@@ -64,15 +68,17 @@ static int stack_bounds(struct bpfi_verifier_env *env, uint32_t i, uint32_t regn
 						"invalid variable-offset stack access R%u "
 						"var_off=[%lld,%lld] size=%llu",
 						regno, (long long)(ptr->omin + off),
-						(long long)(ptr->omax + off), (unsigned long long)size);
+						(long long)(ptr->omax + off),
+						(unsigned long long)size);
 		return verifier__reject(env, -EACCES, i, "invalid stack off=%lld size=%llu",
 					(long long)*lo, (unsigned long long)size);
 	}
 	if (align && !var && (-*lo) % (int64_t)size)
-		return verifier__reject(env, -EACCES, i, "misaligned stack access off=%lld size=%llu",
+		return verifier__reject(env, -EACCES, i,
+					"misaligned stack access off=%lld size=%llu",
 					(long long)*lo, (unsigned long long)size);
-	if ((uint64_t)-*lo > sp->stack_depth)
-		sp->stack_depth = (uint32_t)-*lo;
+	if ((uint64_t) - *lo > sp->stack_depth)
+		sp->stack_depth = (uint32_t) - *lo;
 	if (states__grow_stack(f, (uint32_t)((-*lo + 7) / 8)))
 		return verifier__reject(env, -ENOMEM, i, "out of memory");
 	return 0;
@@ -83,11 +89,27 @@ static void scrub_spill(struct vslot *s)
 {
 	int b;
 
-	if (s->type[0] != VSLOT_SPILL)
+	if (!verifier__slot_has_spill(s))
 		return;
 	for (b = 0; b < 8; b++)
-		s->type[b] = VSLOT_MISC;
+		if (s->type[b] == VSLOT_SPILL)
+			s->type[b] = VSLOT_MISC;
 	memset(&s->spill, 0, sizeof(s->spill));
+}
+
+/*
+ * A register spilled whole, or a scalar spilled to an aligned 1/2/4-byte slot part whose
+ * range fits (clang spills 32-bit subregisters that way), keeps its abstract value.
+ */
+static bool is_spill(const struct vreg *val, int64_t lo, int64_t hi)
+{
+	uint64_t size = (uint64_t)(hi - lo);
+
+	if (!val || val->type == VREG_NOT_INIT || lo % (int64_t)size)
+		return false;
+	if (size == 8)
+		return true;
+	return val->type == VREG_SCALAR && val->umax < (1ULL << (8 * size));
 }
 
 /* Records a store of @val (NULL: unknown bytes) to [lo, hi) of frame @f. */
@@ -97,11 +119,11 @@ static void stack_write(struct vframe *f, int64_t lo, int64_t hi, bool var, cons
 	int64_t b;
 	int idx;
 
-	if (val && !var && !is_const && hi - lo == 8 && lo % 8 == 0 &&
-	    val->type != VREG_NOT_INIT) {
+	if (!var && !is_const && is_spill(val, lo, hi)) {
 		struct vslot *s = slot_of(f, lo, &idx);
 
-		memset(s->type, VSLOT_SPILL, sizeof(s->type));
+		scrub_spill(s);
+		memset(s->type + idx, VSLOT_SPILL, (size_t)(hi - lo));
 		s->spill = *val;
 		return;
 	}
@@ -114,17 +136,38 @@ static void stack_write(struct vframe *f, int64_t lo, int64_t hi, bool var, cons
 	}
 }
 
+/* The spill that is exactly [lo, hi) (same bytes as were stored), or NULL. */
+static const struct vreg *exact_fill(struct vframe *f, int64_t lo, int64_t hi)
+{
+	int idx, b, first = -1, last = -1;
+	struct vslot *s = slot_of(f, lo, &idx);
+
+	if ((-lo - 1) / 8 != (-(hi - 1) - 1) / 8)
+		return NULL; /* spans two slots */
+	for (b = 0; b < 8; b++) {
+		if (s->type[b] != VSLOT_SPILL)
+			continue;
+		first = first < 0 ? b : first;
+		last = b;
+	}
+	if (first != idx || last != idx + (int)(hi - lo) - 1)
+		return NULL;
+	return &s->spill;
+}
+
 static int stack_read(struct bpfi_verifier_env *env, uint32_t i, struct vframe *f, int64_t lo,
 		      int64_t hi, bool var, bool sx, struct vreg *out)
 {
 	uint32_t size = (uint32_t)(hi - lo);
 	bool all_const = !var, uninit = false;
+	const struct vreg *spill = var ? NULL : exact_fill(f, lo, hi);
 	uint64_t v = 0;
 	int64_t b;
 	int idx;
 
-	if (!var && size == 8 && lo % 8 == 0 && slot_of(f, lo, &idx)->type[0] == VSLOT_SPILL) {
-		*out = slot_of(f, lo, &idx)->spill;
+	/* A sign-extending fill keeps the value only if its sign bit is clear. */
+	if (spill && !(sx && size < 8 && spill->umax >= (1ULL << (8 * size - 1)))) {
+		*out = *spill;
 		return 0;
 	}
 	for (b = lo; b < hi; b++) {
@@ -153,8 +196,8 @@ static int stack_read(struct bpfi_verifier_env *env, uint32_t i, struct vframe *
 		return verifier__reject(env, -EACCES, i, "invalid read from stack off %lld size %u",
 					(long long)lo, size);
 	if (uninit)
-		verifier__trace(env, "%u: note: read of uninitialised stack off=%lld (allowed)\n", i,
-				(long long)lo);
+		verifier__trace(env, "%u: note: read of uninitialised stack off=%lld (allowed)\n",
+				i, (long long)lo);
 	if (all_const)
 		bounds__set_const(out, sx ? sign_extend(v, size) : v);
 	else
@@ -169,13 +212,15 @@ static int map_access(struct bpfi_verifier_env *env, uint32_t i, const struct vr
 	int64_t lo = ptr->omin + off, hi = ptr->omax + off + (int64_t)size;
 
 	if (lo < 0 || hi > (int64_t)map->value_size)
-		return verifier__reject(env, -EACCES, i,
-					"invalid access to map value, value_size=%u off=%lld size=%llu",
-					map->value_size, (long long)lo, (unsigned long long)size);
+		return verifier__reject(
+			env, -EACCES, i,
+			"invalid access to map value, value_size=%u off=%lld size=%llu",
+			map->value_size, (long long)lo, (unsigned long long)size);
 	if (write && (map->map_flags & BPF_F_RDONLY_PROG))
-		return verifier__reject(env, -EACCES, i,
-					"write into map forbidden, value_size=%u off=%lld size=%llu",
-					map->value_size, (long long)lo, (unsigned long long)size);
+		return verifier__reject(
+			env, -EACCES, i,
+			"write into map forbidden, value_size=%u off=%lld size=%llu",
+			map->value_size, (long long)lo, (unsigned long long)size);
 	return 0;
 }
 
@@ -197,9 +242,11 @@ static int ctx_access(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
 	int64_t lo = ptr->omin + off;
 
 	if (ptr->omin != ptr->omax)
-		return verifier__reject(env, -EACCES, i, "R%u variable ctx access disallowed", regno);
+		return verifier__reject(env, -EACCES, i, "R%u variable ctx access disallowed",
+					regno);
 	if (write || lo < 0 || lo + size > env->ctx_size)
-		return verifier__reject(env, -EACCES, i, "invalid bpf_context access off=%lld size=%u",
+		return verifier__reject(env, -EACCES, i,
+					"invalid bpf_context access off=%lld size=%u",
 					(long long)lo, size);
 	return 0;
 }
@@ -276,7 +323,8 @@ static int check_write(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno
 	case VREG_PTR_TO_STACK:
 		err = stack_bounds(env, i, regno, &ptr, off, size, true, &lo, &hi);
 		if (!err)
-			stack_write(env->cur->frames[ptr.frameno], lo, hi, ptr.omin != ptr.omax, val);
+			stack_write(env->cur->frames[ptr.frameno], lo, hi, ptr.omin != ptr.omax,
+				    val);
 		return err;
 	case VREG_PTR_TO_MAP_VALUE:
 		return map_access(env, i, &ptr, off, size, true);
@@ -306,11 +354,11 @@ int verifier__check_store(struct bpfi_verifier_env *env, uint32_t i, const struc
 			return err;
 		val = *verifier__reg(env, insn->src_reg);
 	}
-	/* Only whole registers are spilled; a narrow store keeps just a constant's bytes. */
-	if (size < 8 && !bounds__is_const(&val))
-		unknown_load(&val, size, false);
+	/* A narrow store keeps what fits: a constant's low bytes, a scalar range that fits. */
 	if (size < 8 && bounds__is_const(&val))
 		bounds__set_const(&val, val.umin & ((1ULL << (8 * size)) - 1));
+	else if (size < 8 && (val.type != VREG_SCALAR || val.umax >> (8 * size)))
+		unknown_load(&val, size, false);
 	return check_write(env, i, insn->dst_reg, insn->off, size, &val);
 }
 
@@ -367,10 +415,10 @@ static int stack_helper_mem(struct bpfi_verifier_env *env, uint32_t i, uint32_t 
 	if (b == hi)
 		return 0;
 	if (env->strict_stack)
-		return verifier__reject(env, -EACCES, i,
-					"invalid indirect read from stack R%u off %lld+%lld size %llu",
-					regno, (long long)ptr->omin, (long long)(b - lo),
-					(unsigned long long)size);
+		return verifier__reject(
+			env, -EACCES, i,
+			"invalid indirect read from stack R%u off %lld+%lld size %llu", regno,
+			(long long)ptr->omin, (long long)(b - lo), (unsigned long long)size);
 	verifier__trace(env, "%u: note: R%u reads uninitialised stack off=%lld (allowed)\n", i,
 			regno, (long long)b);
 	return 0;

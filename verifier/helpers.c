@@ -10,12 +10,11 @@
 
 #include "verifier_internal.h"
 
-#define P(id_, name_, ret_, map_type_, ...)                                                \
+#define P(id_, name_, ret_, map_type_, ...) \
 	[id_] = { .name = name_, .ret = ret_, .map_type = map_type_, .args = { __VA_ARGS__ } }
 
 static const struct helper_proto protos[] = {
-	P(1, "map_lookup_elem", VRET_MAP_VALUE_OR_NULL, 0, VARG_CONST_MAP_PTR,
-	  VARG_PTR_TO_MAP_KEY),
+	P(1, "map_lookup_elem", VRET_MAP_VALUE_OR_NULL, 0, VARG_CONST_MAP_PTR, VARG_PTR_TO_MAP_KEY),
 	P(2, "map_update_elem", VRET_INTEGER, 0, VARG_CONST_MAP_PTR, VARG_PTR_TO_MAP_KEY,
 	  VARG_PTR_TO_MAP_VALUE, VARG_ANYTHING),
 	P(3, "map_delete_elem", VRET_INTEGER, 0, VARG_CONST_MAP_PTR, VARG_PTR_TO_MAP_KEY),
@@ -42,8 +41,8 @@ static const struct helper_proto protos[] = {
 	  VARG_CONST_SIZE_OR_ZERO, VARG_ANYTHING),
 	P(80, "get_current_cgroup_id", VRET_INTEGER, 0, 0),
 	P(109, "send_signal", VRET_INTEGER, 0, VARG_ANYTHING),
-	P(112, "probe_read_user", VRET_INTEGER, 0, VARG_PTR_TO_UNINIT_MEM,
-	  VARG_CONST_SIZE_OR_ZERO, VARG_ANYTHING),
+	P(112, "probe_read_user", VRET_INTEGER, 0, VARG_PTR_TO_UNINIT_MEM, VARG_CONST_SIZE_OR_ZERO,
+	  VARG_ANYTHING),
 	P(113, "probe_read_kernel", VRET_INTEGER, 0, VARG_PTR_TO_UNINIT_MEM,
 	  VARG_CONST_SIZE_OR_ZERO, VARG_ANYTHING),
 	P(114, "probe_read_user_str", VRET_INTEGER, 0, VARG_PTR_TO_UNINIT_MEM,
@@ -53,8 +52,8 @@ static const struct helper_proto protos[] = {
 	P(125, "ktime_get_boot_ns", VRET_INTEGER, 0, 0),
 	P(130, "ringbuf_output", VRET_INTEGER, BPF_MAP_TYPE_RINGBUF, VARG_CONST_MAP_PTR,
 	  VARG_PTR_TO_MEM, VARG_CONST_SIZE_OR_ZERO, VARG_ANYTHING),
-	P(131, "ringbuf_reserve", VRET_ALLOC_MEM_OR_NULL, BPF_MAP_TYPE_RINGBUF,
-	  VARG_CONST_MAP_PTR, VARG_CONST_ALLOC_SIZE, VARG_ANYTHING),
+	P(131, "ringbuf_reserve", VRET_ALLOC_MEM_OR_NULL, BPF_MAP_TYPE_RINGBUF, VARG_CONST_MAP_PTR,
+	  VARG_CONST_ALLOC_SIZE, VARG_ANYTHING),
 	P(132, "ringbuf_submit", VRET_VOID, 0, VARG_PTR_TO_ALLOC_MEM, VARG_ANYTHING),
 	P(133, "ringbuf_discard", VRET_VOID, 0, VARG_PTR_TO_ALLOC_MEM, VARG_ANYTHING),
 	P(134, "ringbuf_query", VRET_INTEGER, BPF_MAP_TYPE_RINGBUF, VARG_CONST_MAP_PTR,

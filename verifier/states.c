@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/compiler.h"
 #include "verifier_internal.h"
 
 /* Distinct ids one comparison can pair up (regs + spills of all frames, generously). */
@@ -30,6 +31,7 @@ static void free_frames(struct vstate *st)
 	for (i = 0; i < BPFI_MAX_CALL_FRAMES; i++) {
 		if (!st->frames[i])
 			continue;
+		states__free(st->frames[i]->cb_entry);
 		free(st->frames[i]->slots);
 		free(st->frames[i]);
 		st->frames[i] = NULL;
@@ -74,9 +76,15 @@ int states__copy(struct vstate *dst, const struct vstate *src)
 		*df = *sf;
 		df->slots = NULL;
 		df->nslots = 0;
+		df->cb_entry = NULL;
 		dst->frames[i] = df;
 		if (states__grow_stack(df, sf->nslots))
 			return -ENOMEM;
+		if (sf->cb_entry) {
+			df->cb_entry = states__alloc();
+			if (!df->cb_entry || states__copy(df->cb_entry, sf->cb_entry))
+				return -ENOMEM;
+		}
 		if (sf->nslots)
 			memcpy(df->slots, sf->slots, sf->nslots * sizeof(*sf->slots));
 	}
@@ -197,29 +205,33 @@ static bool regsafe(const struct vreg *old, const struct vreg *cur, struct idmap
 	}
 }
 
-static bool is_spilled_ptr(const struct vframe *f, uint32_t slot)
-{
-	return slot < f->nslots && f->slots[slot].type[0] == VSLOT_SPILL &&
-	       f->slots[slot].spill.type != VREG_SCALAR;
-}
-
-static bool slot_safe(const struct vframe *of, const struct vframe *cf, uint32_t i,
-		      struct idmap *m)
+static bool slot_safe(const struct vframe *of, const struct vframe *cf, uint32_t i, struct idmap *m)
 {
 	static const struct vslot invalid;
-	const struct vslot *o = &of->slots[i], *c = i < cf->nslots ? &cf->slots[i] : &invalid;
+	const struct vslot *o = i < of->nslots ? &of->slots[i] : &invalid;
+	const struct vslot *c = i < cf->nslots ? &cf->slots[i] : &invalid;
+	bool cur_ptr = verifier__slot_has_spill(c) && c->spill.type != VREG_SCALAR;
 	int b;
 
-	if (o->type[0] == VSLOT_SPILL)
-		return c->type[0] == VSLOT_SPILL && regsafe(&o->spill, &c->spill, m);
+	/* A spill must be where it was, whole: only then does a fill restore it. */
+	if (verifier__slot_has_spill(o)) {
+		if (!regsafe(&o->spill, &c->spill, m))
+			return false;
+		for (b = 0; b < 8; b++)
+			if ((o->type[b] == VSLOT_SPILL) != (c->type[b] == VSLOT_SPILL))
+				return false;
+	}
 	for (b = 0; b < 8; b++) {
 		switch (o->type[b]) {
+		case VSLOT_SPILL:
+			break;
 		case VSLOT_INVALID:
-			if (is_spilled_ptr(cf, i))
+			/* Anything but a pointer: old paths read unknown numbers here. */
+			if (c->type[b] == VSLOT_SPILL && cur_ptr)
 				return false;
 			break;
 		case VSLOT_MISC:
-			if (c->type[b] == VSLOT_INVALID || is_spilled_ptr(cf, i))
+			if (c->type[b] == VSLOT_INVALID || (c->type[b] == VSLOT_SPILL && cur_ptr))
 				return false;
 			break;
 		default: /* VSLOT_CONST */
@@ -229,6 +241,110 @@ static bool slot_safe(const struct vframe *of, const struct vframe *cf, uint32_t
 		}
 	}
 	return true;
+}
+
+static bool stacks_cover(const struct vstate *old, const struct vstate *cur, uint32_t nframes,
+			 struct idmap *m)
+{
+	uint32_t fi, i;
+
+	for (fi = 0; fi < nframes; fi++) {
+		const struct vframe *of = old->frames[fi], *cf = cur->frames[fi];
+
+		for (i = 0; i < BPFI_MAX(of->nslots, cf->nslots); i++)
+			if (!slot_safe(of, cf, i, m))
+				return false;
+	}
+	return true;
+}
+
+bool states__stacks_cover(const struct vstate *old, const struct vstate *cur, uint32_t nframes)
+{
+	struct idmap m = { 0 };
+
+	return stacks_cover(old, cur, nframes, &m);
+}
+
+/*
+ * @e := a state covering both @e and @a, for one slot. The lattice is short (a spill or a
+ * known byte, then unknown, then uninitialised), so repeated joins reach a fixed point fast.
+ */
+static bool join_slot(struct vslot *e, const struct vslot *a)
+{
+	bool changed = false, same_extent = true;
+	int b;
+
+	for (b = 0; b < 8; b++)
+		if ((e->type[b] == VSLOT_SPILL) != (a->type[b] == VSLOT_SPILL))
+			same_extent = false;
+	if (verifier__slot_has_spill(e)) {
+		struct idmap m1 = { 0 }, m2 = { 0 };
+		bool keep = same_extent && regsafe(&e->spill, &a->spill, &m1) &&
+			    regsafe(&a->spill, &e->spill, &m2);
+
+		if (!keep && same_extent && e->spill.type == VREG_SCALAR &&
+		    a->spill.type == VREG_SCALAR) {
+			/* Widen at once: a counter would otherwise grow one step per run. */
+			bounds__set_unknown(&e->spill);
+			changed = true;
+		} else if (!keep) {
+			for (b = 0; b < 8; b++)
+				if (e->type[b] == VSLOT_SPILL)
+					e->type[b] = VSLOT_MISC;
+			memset(&e->spill, 0, sizeof(e->spill));
+			changed = true;
+		}
+	}
+	for (b = 0; b < 8; b++) {
+		uint8_t te = e->type[b], ta = a->type[b] == VSLOT_SPILL ? VSLOT_MISC : a->type[b];
+		uint8_t want;
+
+		if (te == VSLOT_SPILL || (te == VSLOT_CONST && ta == VSLOT_CONST &&
+					  e->val[b] == a->val[b]))
+			continue;
+		want = (te == VSLOT_INVALID || ta == VSLOT_INVALID) ? VSLOT_INVALID : VSLOT_MISC;
+		if (te != want) {
+			e->type[b] = want;
+			e->val[b] = 0;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+int states__join_stacks(struct vstate *into, const struct vstate *other, uint32_t nframes)
+{
+	static const struct vslot invalid;
+	uint32_t fi, i;
+	int changed = 0;
+
+	for (fi = 0; fi < nframes; fi++) {
+		struct vframe *e = into->frames[fi];
+		const struct vframe *a = other->frames[fi];
+
+		if (states__grow_stack(e, a->nslots))
+			return -ENOMEM;
+		for (i = 0; i < e->nslots; i++)
+			changed |= join_slot(&e->slots[i], i < a->nslots ? &a->slots[i] : &invalid);
+	}
+	return changed;
+}
+
+int states__copy_stacks(struct vstate *dst, const struct vstate *src, uint32_t nframes)
+{
+	uint32_t fi;
+
+	for (fi = 0; fi < nframes; fi++) {
+		struct vframe *d = dst->frames[fi];
+		const struct vframe *sf = src->frames[fi];
+
+		if (states__grow_stack(d, sf->nslots))
+			return -ENOMEM;
+		d->nslots = sf->nslots; /* never shrinks below what was touched: sf covers d */
+		if (sf->nslots)
+			memcpy(d->slots, sf->slots, sf->nslots * sizeof(*sf->slots));
+	}
+	return 0;
 }
 
 /* Registers that matter in frame @fi: live ones where that frame will continue. */
@@ -258,10 +374,13 @@ static bool states_safe(const struct bpfi_verifier_env *env, const struct vstate
 
 		if (of->callsite != cf->callsite || of->is_callback != cf->is_callback)
 			return false;
+		/* A callback's future depends on its entry view too (it is joined at exit). */
+		if (of->is_callback && !stacks_cover(of->cb_entry, cf->cb_entry, fi, &m))
+			return false;
 		for (r = 0; r < BPFI_REG_10; r++)
 			if ((live & (1u << r)) && !regsafe(&of->regs[r], &cf->regs[r], &m))
 				return false;
-		for (i = 0; i < of->nslots; i++)
+		for (i = 0; i < BPFI_MAX(of->nslots, cf->nslots); i++)
 			if (!slot_safe(of, cf, i, &m))
 				return false;
 	}
@@ -295,7 +414,8 @@ int states__is_visited(struct bpfi_verifier_env *env, uint32_t insn_idx, bool *r
 						"infinite loop detected at insn %u", insn_idx);
 		}
 	}
-	if (count >= VERIFIER_MAX_STATES_PER_INSN || env->stored_states >= VERIFIER_MAX_STORED_STATES)
+	if (count >= VERIFIER_MAX_STATES_PER_INSN ||
+	    env->stored_states >= VERIFIER_MAX_STORED_STATES)
 		return 0;
 	st = states__alloc();
 	n = malloc(sizeof(*n));

@@ -15,8 +15,8 @@
 #include "common/compiler.h"
 #include "verifier_internal.h"
 
-int verifier__reject(const struct bpfi_verifier_env *env, int err, uint32_t insn,
-		     const char *fmt, ...)
+int verifier__reject(const struct bpfi_verifier_env *env, int err, uint32_t insn, const char *fmt,
+		     ...)
 {
 	char what[256];
 	va_list ap;
@@ -66,8 +66,8 @@ static bool default_helper_known(int32_t id, void *cookie)
 }
 
 /* Copies the options the caller's struct has (opts->sz), defaulting the rest. */
-static int init_env(struct bpfi_verifier_env *env, const struct bpf_insn *insns,
-		    uint32_t insn_cnt, const struct bpfi_verifier_opts *opts, struct bpfi_log *log)
+static int init_env(struct bpfi_verifier_env *env, const struct bpf_insn *insns, uint32_t insn_cnt,
+		    const struct bpfi_verifier_opts *opts, struct bpfi_log *log)
 {
 	struct bpfi_verifier_opts o = { 0 };
 

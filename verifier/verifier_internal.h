@@ -57,8 +57,8 @@ enum vreg_type {
  */
 struct vreg {
 	uint8_t type;
-	uint8_t frameno;   /* PTR_TO_STACK: frame the pointer points into */
-	uint32_t id;	   /* *_OR_NULL: NULL-check identity */
+	uint8_t frameno; /* PTR_TO_STACK: frame the pointer points into */
+	uint32_t id; /* *_OR_NULL: NULL-check identity */
 	uint32_t ref_obj_id;
 	uint32_t mem_size; /* PTR_TO_MEM*: bytes; PTR_TO_FUNC: first insn of the subprogram */
 	uint64_t umin, umax;
@@ -69,9 +69,9 @@ struct vreg {
 /* Stack byte kinds (kernel STACK_INVALID / STACK_MISC / STACK_SPILL, plus known bytes). */
 enum vslot_type {
 	VSLOT_INVALID = 0, /* never written on this path */
-	VSLOT_MISC,	   /* written, value unknown */
-	VSLOT_CONST,	   /* written with a known byte (in val[]) */
-	VSLOT_SPILL,	   /* part of an 8-byte register spill (in spill) */
+	VSLOT_MISC, /* written, value unknown */
+	VSLOT_CONST, /* written with a known byte (in val[]) */
+	VSLOT_SPILL, /* part of an 8-byte register spill (in spill) */
 };
 
 /* Eight bytes of stack, [-8 * (i + 1), -8 * i) for slot i. */
@@ -81,12 +81,27 @@ struct vslot {
 	struct vreg spill;
 };
 
+static inline bool verifier__slot_has_spill(const struct vslot *s)
+{
+	int b;
+
+	for (b = 0; b < 8; b++)
+		if (s->type[b] == VSLOT_SPILL)
+			return true;
+	return false;
+}
+
 /* One call frame: its registers and the part of its stack touched so far. */
 struct vframe {
 	struct vreg regs[MAX_BPF_REG];
 	uint32_t callsite; /* insn of the call that made this frame; unused for frame 0 */
 	uint32_t subprog;
-	bool is_callback;  /* a bpf_loop callback: R0 goes nowhere, the caller gets a scalar */
+	bool is_callback; /* a bpf_loop callback: R0 goes nowhere, the caller gets a scalar */
+	/*
+	 * A callback's view of its callers at entry, widened until one more run of the callback
+	 * changes nothing in their stacks (so it covers every iteration); owned by the frame.
+	 */
+	struct vstate *cb_entry;
 	uint32_t nslots;
 	struct vslot *slots;
 };
@@ -114,9 +129,9 @@ struct vstate {
 /* Per-instruction facts found by cfg.c. */
 enum {
 	AUX_LDIMM_SECOND = 1 << 0, /* second slot of an ld_imm64 */
-	AUX_PRUNE_POINT = 1 << 1,  /* states are stored and compared here */
-	AUX_SEEN = 1 << 2,	   /* reached by the CFG walk */
-	AUX_EXECUTED = 1 << 3,	   /* executed on some path do_check followed */
+	AUX_PRUNE_POINT = 1 << 1, /* states are stored and compared here */
+	AUX_SEEN = 1 << 2, /* reached by the CFG walk */
+	AUX_EXECUTED = 1 << 3, /* executed on some path do_check followed */
 };
 
 struct insn_aux {
@@ -183,8 +198,8 @@ int verifier__check_reg_read(const struct bpfi_verifier_env *env, uint32_t insn,
  * The one log line of a rejection, "insn N: <what>", returning @err. Kernel wording where
  * tools match on it (bpftrace looks for "unknown func" / "invalid func").
  */
-int verifier__reject(const struct bpfi_verifier_env *env, int err, uint32_t insn,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int verifier__reject(const struct bpfi_verifier_env *env, int err, uint32_t insn, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
 /* Trace output (only when the log level asks for it). */
 void verifier__trace(const struct bpfi_verifier_env *env, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -233,22 +248,28 @@ int states__pop(struct bpfi_verifier_env *env);
 void states__path_done(struct bpfi_verifier_env *env);
 int states__is_visited(struct bpfi_verifier_env *env, uint32_t insn_idx, bool *ret_prune);
 void states__free_all(struct bpfi_verifier_env *env);
+/* Stacks of frames [0, @nframes): does @old cover every value @cur may hold? */
+bool states__stacks_cover(const struct vstate *old, const struct vstate *cur, uint32_t nframes);
+/* Widens the stacks of frames [0, @nframes) of @into to also cover @other's. */
+int states__join_stacks(struct vstate *into, const struct vstate *other, uint32_t nframes);
+/* Replaces the stacks of frames [0, @nframes) of @dst by copies of @src's. */
+int states__copy_stacks(struct vstate *dst, const struct vstate *src, uint32_t nframes);
 
 /* helpers.c: prototypes of the helpers whose arguments are checked */
 enum varg_type {
-	VARG_DONTCARE = 0,   /* not read */
-	VARG_ANYTHING,	     /* any initialised value */
-	VARG_CONST_MAP_PTR,  /* a map from ld_imm64 */
+	VARG_DONTCARE = 0, /* not read */
+	VARG_ANYTHING, /* any initialised value */
+	VARG_CONST_MAP_PTR, /* a map from ld_imm64 */
 	VARG_PTR_TO_MAP_KEY, /* initialised memory of the map's key_size */
 	VARG_PTR_TO_MAP_VALUE,
-	VARG_PTR_TO_MEM,	/* readable memory, size in the next argument */
+	VARG_PTR_TO_MEM, /* readable memory, size in the next argument */
 	VARG_PTR_TO_UNINIT_MEM, /* writable memory, size in the next argument */
-	VARG_CONST_SIZE,	/* bounded scalar > 0 */
+	VARG_CONST_SIZE, /* bounded scalar > 0 */
 	VARG_CONST_SIZE_OR_ZERO,
-	VARG_CONST_ALLOC_SIZE,	/* known constant (ringbuf_reserve) */
+	VARG_CONST_ALLOC_SIZE, /* known constant (ringbuf_reserve) */
 	VARG_PTR_TO_CTX,
-	VARG_PTR_TO_ALLOC_MEM,	/* an acquired ringbuf record; released by the call */
-	VARG_PTR_TO_FUNC,	/* a callback subprogram (bpf_loop) */
+	VARG_PTR_TO_ALLOC_MEM, /* an acquired ringbuf record; released by the call */
+	VARG_PTR_TO_FUNC, /* a callback subprogram (bpf_loop) */
 	VARG_PTR_TO_STACK_OR_NULL,
 };
 

@@ -94,6 +94,13 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
 			   uint64_t *ret_size, struct bpfi_log *log);
 
 /**
+ * @brief **bpfi_elf_function_at()** the function of @path that contains file offset @off:
+ * its start (a file offset) and size. @return 0 or -ENOENT (no symbol covers it)
+ */
+int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off,
+			 uint64_t *ret_size, struct bpfi_log *log);
+
+/**
  * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
  * absolute path as given, or (libbpf's rule) a file whose base name starts with @name, as in
  * `libc.so.6`. @return 0, or -ENOENT "process N has not mapped 'NAME'"
@@ -314,8 +321,7 @@ size_t bpfi_syscall_table(const struct bpfi_syscall **ret_table);
  * @brief **bpfi_syscall_by_name()** finds "openat", "sys_enter_openat", "sys_exit_openat" or
  * "syscalls/sys_enter_openat". @return 0, or -ENOENT "no syscall named 'foo'"
  */
-int bpfi_syscall_by_name(const char *name, const struct bpfi_syscall **ret,
-			 struct bpfi_log *log);
+int bpfi_syscall_by_name(const char *name, const struct bpfi_syscall **ret, struct bpfi_log *log);
 /** @brief **bpfi_syscall_by_nr()** @return 0, or -ENOENT */
 int bpfi_syscall_by_nr(long nr, const struct bpfi_syscall **ret, struct bpfi_log *log);
 /**

@@ -111,6 +111,16 @@ struct bpfi_runtime_attach {
 int bpfi_runtime_foreach_attach(int (*fn)(const struct bpfi_runtime_attach *attach, void *cookie),
 				void *cookie);
 
+/**
+ * @brief **bpfi_runtime_prog_compile_for()** JIT-compiles loaded program @prog_id for another
+ * process of the session, whose arena is at @arena_addr and whose helpers and env @opts
+ * describe. The image's bytes are ready to copy there.
+ * @return 0, or -ENOENT (no such program) or the JIT's error, with one line in @log
+ */
+int bpfi_runtime_prog_compile_for(uint32_t prog_id, uint64_t arena_addr,
+				  const struct bpfi_jit_opts *opts,
+				  struct bpfi_jit_image **ret_image, struct bpfi_log *log);
+
 #ifdef __cplusplus
 }
 #endif

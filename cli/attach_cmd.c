@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The main job: `bpfinject [-p PID]... OBJ [-- CMD ARGS]`. Loads OBJ through the runtime,
+ * attaches its programs as libbpf would, injects them into every target (or starts CMD with
+ * them in place from its first instruction of main), prints what they output while they run,
+ * and on Ctrl-C, SIGTERM, the end of --duration or the targets' exit takes every byte back
+ * (or leaves them with --persist) and prints the maps. Also `detach -p PID` and `list`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpfinject/injector.h>
+#include <bpfinject/runtime.h>
+
+#include "cli_internal.h"
+
+#define MAX_TARGETS 64
+#define MAX_ATTACH_SPECS 32
+
+static volatile sig_atomic_t stop_requested;
+
+struct run_args {
+	pid_t pids[MAX_TARGETS];
+	unsigned int nr_pids;
+	char **cmd;			/* after "--", or NULL */
+	const char *obj;
+	double duration;		/* seconds, 0: until Ctrl-C */
+	bool persist;
+	bool json;
+	bool no_verify;
+	const char *event_type;
+	const char *attach[MAX_ATTACH_SPECS]; /* PROG=[PATH:]FUNC[+OFF] */
+	unsigned int nr_attach;
+};
+
+struct events {
+	const struct btf *btf;
+	int32_t type_id;		/* --event-type, or -1 for hex */
+	bool json;
+	unsigned long n;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One record from a ring or perf buffer: formatted by its BTF type, or as hex. */
+static void print_event(struct events *ev, const void *data, size_t size)
+{
+	const uint8_t *b = data;
+
+	ev->n++;
+	if (ev->type_id >= 0 && ev->json) {
+		cli__btf_json(stdout, ev->btf, (uint32_t)ev->type_id, data, size);
+		fputc('\n', stdout);
+	} else if (ev->type_id >= 0) {
+		cli__btf_plain(stdout, ev->btf, (uint32_t)ev->type_id, data, size);
+		fputc('\n', stdout);
+	} else {
+		printf("event (%zu bytes):", size);
+		for (size_t i = 0; i < size; i++)
+			printf("%s%02x", i % 16 ? " " : "\n  ", b[i]);
+		fputc('\n', stdout);
+	}
+	fflush(stdout);
+}
+
+static int on_ringbuf(void *cookie, void *data, size_t size)
+{
+	print_event(cookie, data, size);
+	return 0;
+}
+
+static void on_perf_sample(void *cookie, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	print_event(cookie, data, size);
+}
+
+static void on_perf_lost(void *cookie, int cpu, __u64 n)
+{
+	(void)cookie;
+	fprintf(stderr, "bpfinject: warning: cpu %d: %llu events lost\n", cpu,
+		(unsigned long long)n);
+}
+
+/* -a PROG=[PATH:]FUNC[+OFF]: a uprobe for a program whose section names no target. */
+static int attach_spec(struct bpf_object *obj, const char *spec, pid_t default_pid)
+{
+	char prog_name[128], path[512] = "", func[256] = "", *eq, *colon, *plus;
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_program *prog;
+	unsigned long off = 0;
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	eq = strchr(buf, '=');
+	if (!eq)
+		return cli__err(spec, "expected PROG=[PATH:]FUNC[+OFFSET]");
+	*eq = '\0';
+	snprintf(prog_name, sizeof(prog_name), "%s", buf);
+	colon = strrchr(eq + 1, ':');
+	if (colon) {
+		*colon = '\0';
+		snprintf(path, sizeof(path), "%s", eq + 1);
+	}
+	snprintf(func, sizeof(func), "%s", colon ? colon + 1 : eq + 1);
+	plus = strchr(func, '+');
+	if (plus) {
+		*plus = '\0';
+		off = strtoul(plus + 1, NULL, 0);
+	}
+	prog = bpf_object__find_program_by_name(obj, prog_name);
+	if (!prog)
+		return cli__err(prog_name, "no such program in the object");
+	if (!path[0]) {
+		/* No file named: the function is in the first target's executable. */
+		char exe[64];
+		ssize_t n;
+
+		snprintf(exe, sizeof(exe), "/proc/%d/exe", default_pid);
+		n = readlink(exe, path, sizeof(path) - 1);
+		if (n <= 0)
+			return cli__err(spec, "no file named and no target to take it from");
+		path[n] = '\0';
+	}
+	uo.func_name = func;
+	uo.retprobe = bpf_program__expected_attach_type(prog) == BPF_TRACE_UPROBE_MULTI ||
+		      strstr(bpf_program__section_name(prog), "uretprobe") != NULL;
+	if (!bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo)) {
+		const char *why = cli__libbpf_last_warning();
+
+		return cli__err(spec, "%s", why[0] ? why : strerror(errno));
+	}
+	return 0;
+}
+
+/* Attaches what libbpf can attach by section name; the runtime records it. */
+static int attach_programs(struct cli_obj *o, const struct run_args *a, pid_t first_pid)
+{
+	struct bpf_program *prog;
+
+	for (unsigned int i = 0; i < a->nr_attach; i++) {
+		if (attach_spec(o->obj, a->attach[i], first_pid))
+			return EXIT_FAILURE;
+	}
+	bpf_object__for_each_program(prog, o->obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		bool named = strchr(sec, '/') != NULL;
+
+		if (!named || !bpf_program__autoload(prog))
+			continue;
+		if (strncmp(sec, "uprobe", 6) && strncmp(sec, "uretprobe", 9)) {
+			cli__warn(bpf_program__name(prog),
+				  "section '%s' is not a uprobe or uretprobe: not attached", sec);
+			continue;
+		}
+		cli__libbpf_clear();
+		if (!bpf_program__attach(prog)) {
+			const char *why = cli__libbpf_last_warning();
+
+			return cli__err(bpf_program__name(prog), "cannot attach '%s': %s", sec,
+					why[0] ? why : strerror(errno));
+		}
+	}
+	return 0;
+}
+
+/* Ring buffers and perf buffers of the object, read while the programs run. */
+static int open_event_buffers(struct cli_obj *o, struct events *ev, struct ring_buffer **ret_rb,
+			      struct perf_buffer **pbs, unsigned int *nr_pbs)
+{
+	struct ring_buffer *rb = NULL;
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, o->obj)
+	{
+		if (bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF) {
+			if (!rb)
+				rb = ring_buffer__new(bpf_map__fd(map), on_ringbuf, ev, NULL);
+			else if (ring_buffer__add(rb, bpf_map__fd(map), on_ringbuf, ev))
+				return cli__err(bpf_map__name(map), "cannot read the ring buffer");
+			if (!rb)
+				return cli__err(bpf_map__name(map), "cannot read the ring buffer");
+		} else if (bpf_map__type(map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY &&
+			   *nr_pbs < MAX_TARGETS) {
+			struct perf_buffer *pb = perf_buffer__new(bpf_map__fd(map), 64,
+								  on_perf_sample, on_perf_lost, ev,
+								  NULL);
+
+			if (!pb)
+				return cli__err(bpf_map__name(map), "cannot read the perf buffer");
+			pbs[(*nr_pbs)++] = pb;
+		}
+	}
+	*ret_rb = rb;
+	return 0;
+}
+
+/* Is a target still there? A spawned one is reaped when it exits. */
+static bool target_alive(struct cli_target *ct)
+{
+	int status;
+
+	if (ct->spawned) {
+		pid_t r = waitpid(ct->pid, &status, WNOHANG);
+
+		if (r == ct->pid) {
+			ct->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			return false;
+		}
+		return r == 0;
+	}
+	return kill(ct->pid, 0) == 0 || errno == EPERM;
+}
+
+static void print_maps(struct cli_obj *o, bool json)
+{
+	const struct btf *btf = bpf_object__btf(o->obj);
+	struct bpf_map *map;
+	bool first = true;
+
+	if (json)
+		printf("{\"maps\":[");
+	bpf_object__for_each_map(map, o->obj)
+	{
+		if (!cli__map_is_dumpable(map))
+			continue;
+		if (json) {
+			printf("%s{\"name\":", first ? "" : ",");
+			cli__json_string(stdout, bpf_map__name(map), SIZE_MAX);
+			printf(",\"entries\":");
+			cli__map_dump_json(stdout, map, btf);
+			putchar('}');
+		} else {
+			printf("\nmap %s:\n", bpf_map__name(map));
+			cli__map_dump_plain(stdout, map, btf);
+		}
+		first = false;
+	}
+	if (json)
+		printf("]}\n");
+}
+
+/* Runs until a signal, --duration, or every target is gone. */
+static void event_loop(struct cli_target *cts, unsigned int n, const struct run_args *a,
+		       struct ring_buffer *rb, struct perf_buffer **pbs, unsigned int nr_pbs)
+{
+	double end = a->duration > 0 ? now_s() + a->duration : 0;
+
+	while (!stop_requested && (!end || now_s() < end)) {
+		unsigned int alive = 0;
+
+		if (rb)
+			ring_buffer__poll(rb, nr_pbs ? 0 : 100);
+		for (unsigned int i = 0; i < nr_pbs; i++)
+			perf_buffer__poll(pbs[i], i + 1 == nr_pbs ? 100 : 0);
+		if (!rb && !nr_pbs)
+			usleep(100000);
+		bpfi_runtime_drain_printk(cli__print_printk, NULL);
+		for (unsigned int i = 0; i < n; i++)
+			alive += cts[i].t && target_alive(&cts[i]);
+		if (!alive)
+			break;
+	}
+	if (rb)
+		ring_buffer__consume(rb);
+	for (unsigned int i = 0; i < nr_pbs; i++)
+		perf_buffer__consume(pbs[i]);
+	bpfi_runtime_drain_printk(cli__print_printk, NULL);
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "persist", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "event-type", required_argument, NULL, 'e' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "no-verify", no_argument, NULL, 'N' },
+		{ 0 },
+	};
+	int c, dashdash = -1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			dashdash = i;
+			break;
+		}
+	}
+	if (dashdash > 0) {
+		a->cmd = argv + dashdash + 1;
+		argc = dashdash;
+	}
+	while ((c = getopt_long(argc, argv, "p:d:a:", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'p':
+			if (a->nr_pids == MAX_TARGETS)
+				return cli__err("-p", "at most %d processes", MAX_TARGETS);
+			a->pids[a->nr_pids] = (pid_t)strtol(optarg, &end, 10);
+			if (*end || a->pids[a->nr_pids] <= 0)
+				return cli__err(optarg, "not a process id");
+			a->nr_pids++;
+			break;
+		case 'd':
+			a->duration = strtod(optarg, &end);
+			if (*end || a->duration <= 0)
+				return cli__err(optarg, "--duration wants a positive number of seconds");
+			break;
+		case 'P':
+			a->persist = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'e':
+			a->event_type = optarg;
+			break;
+		case 'a':
+			if (a->nr_attach == MAX_ATTACH_SPECS)
+				return cli__err("--attach", "at most %d", MAX_ATTACH_SPECS);
+			a->attach[a->nr_attach++] = optarg;
+			break;
+		case 'N':
+			a->no_verify = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return cli__err("usage", "bpfinject [-p PID]... [options] OBJ [-- CMD ARGS]");
+	a->obj = argv[optind];
+	if (!a->nr_pids && !(a->cmd && a->cmd[0]))
+		return cli__err(a->obj, "no target: give -p PID or -- CMD ARGS");
+	if (a->cmd && !a->cmd[0])
+		return cli__err("--", "no command after --");
+	if (a->persist && a->cmd)
+		return cli__err("--persist", "only with -p PID (a command we start ends with us)");
+	return 0;
+}
+
+static int event_type_id(const struct cli_obj *o, const char *name)
+{
+	const struct btf *btf = bpf_object__btf(o->obj);
+	int32_t id;
+
+	if (!name)
+		return -1;
+	id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) : -ENOENT;
+	if (id < 0)
+		return cli__err(name, "no struct of that name in the object's BTF"), -2;
+	return id;
+}
+
+/* Injects into every target; on failure, takes back what was done. */
+static int inject_targets(struct run_args *a, struct cli_target *cts, unsigned int *ret_n)
+{
+	char buf[CLI_REASON_MAX] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_injector *spawned = NULL;
+	unsigned int n = 0;
+	int err = 0;
+
+	if (a->cmd) {
+		err = bpfi_injector_spawn(a->cmd, &spawned, &log);
+		if (!err) {
+			pid_t pid = bpfi_injector_pid(spawned);
+
+			err = cli__inject(&cts[n], pid, spawned, &log);
+			if (err) {
+				kill(pid, SIGKILL);
+				waitpid(pid, NULL, 0);
+			} else {
+				n++;
+			}
+		}
+	}
+	for (unsigned int i = 0; !err && i < a->nr_pids; i++) {
+		err = cli__inject(&cts[n], a->pids[i], NULL, &log);
+		if (!err)
+			n++;
+	}
+	if (err) {
+		buf[strcspn(buf, "\n")] = '\0';
+		for (unsigned int i = 0; i < n; i++)
+			cli__detach(&cts[i], false, NULL);
+		return cli__err(a->cmd ? a->cmd[0] : "attach", "%s", buf[0] ? buf : strerror(-err));
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int cli__cmd_attach(int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	struct cli_target cts[MAX_TARGETS];
+	struct perf_buffer *pbs[MAX_TARGETS];
+	struct events ev = { .type_id = -1 };
+	struct ring_buffer *rb = NULL;
+	struct cli_obj o = { 0 };
+	unsigned int n = 0, nr_pbs = 0;
+	int ret;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret;
+	ret = cli__runtime_start(BPFI_JIT_X86_64, a.no_verify);
+	if (ret)
+		return ret;
+	ret = cli__obj_load(a.obj, NULL, &o);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < o.nr_progs; i++) {
+		if (o.progs[i].rejected) {
+			ret = cli__err(a.obj, "prog '%s' rejected: %s", o.progs[i].name,
+				       o.progs[i].reason);
+			goto out;
+		}
+	}
+	ev.btf = bpf_object__btf(o.obj);
+	ev.json = a.json;
+	ev.type_id = event_type_id(&o, a.event_type);
+	if (ev.type_id == -2 || attach_programs(&o, &a, a.nr_pids ? a.pids[0] : 0) ||
+	    open_event_buffers(&o, &ev, &rb, pbs, &nr_pbs)) {
+		ret = EXIT_FAILURE;
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	ret = inject_targets(&a, cts, &n);
+	if (ret)
+		goto out;
+	for (unsigned int i = 0; i < n; i++)
+		fprintf(stderr, "bpfinject: attached %u probe%s to process %d%s\n", cts[i].probes,
+			cts[i].probes == 1 ? "" : "s", cts[i].pid,
+			a.persist ? "; they stay after bpfinject exits (--persist)" : "");
+	if (!a.persist)
+		event_loop(cts, n, &a, rb, pbs, nr_pbs);
+	for (unsigned int i = 0; i < n; i++) {
+		char buf[CLI_REASON_MAX] = "";
+		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+		if (cts[i].spawned && !target_alive(&cts[i]))
+			cli__detach(&cts[i], true, NULL); /* nothing left to restore */
+		else if (cli__detach(&cts[i], a.persist, &log))
+			ret = cli__err("detach", "%s", buf);
+	}
+	if (!a.persist)
+		print_maps(&o, a.json);
+	for (unsigned int i = 0; i < n; i++) {
+		if (cts[i].spawned && !ret)
+			ret = cts[i].exit_status;
+	}
+out:
+	for (unsigned int i = 0; i < nr_pbs; i++)
+		perf_buffer__free(pbs[i]);
+	ring_buffer__free(rb);
+	cli__obj_close(&o);
+	return ret;
+}
+
+int cli__cmd_detach(int argc, char **argv)
+{
+	char buf[CLI_REASON_MAX] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_target *t = NULL;
+	pid_t pid;
+	char *end;
+	int err;
+
+	if (argc != 3 || strcmp(argv[1], "-p"))
+		return cli__err("usage", "bpfinject detach -p PID");
+	pid = (pid_t)strtol(argv[2], &end, 10);
+	if (*end || pid <= 0)
+		return cli__err(argv[2], "not a process id");
+	err = bpfi_target_find(pid, &t, &log);
+	if (!err) {
+		err = bpfi_target_restore(t, &log);
+		bpfi_target_close(t);
+	}
+	if (err) {
+		buf[strcspn(buf, "\n")] = '\0';
+		return cli__err("detach", "%s", buf[0] ? buf : strerror(-err));
+	}
+	printf("bpfinject: process %d: every patched byte restored\n", pid);
+	return 0;
+}
+
+static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
+{
+	uint32_t n = atomic_load(&b->nr_sites), patched = 0;
+
+	(void)cookie;
+	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++)
+		patched += b->sites[i].patched;
+	printf("process %d: %u probe site%s patched (%s)\n", pid, patched, patched == 1 ? "" : "s",
+	       b->owner ? "held by bpfinject" : "persisted");
+	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++) {
+		const struct bpfi_site *s = &b->sites[i];
+
+		if (!s->patched)
+			continue;
+		printf("  0x%" PRIx64 ": %u entry, %u return program%s, %" PRIu64 " hits, %" PRIu64
+		       " skipped\n",
+		       s->addr, s->nr_entry, s->nr_return, s->nr_return == 1 ? "" : "s",
+		       (uint64_t)atomic_load(&s->hits), (uint64_t)atomic_load(&s->misses));
+	}
+}
+
+int cli__cmd_list(int argc, char **argv)
+{
+	int n;
+
+	(void)argv;
+	if (argc != 1)
+		return cli__err("usage", "bpfinject list");
+	n = bpfi_target_list(list_one, NULL);
+	if (n == 0)
+		printf("no process carries bpfinject programs\n");
+	return n < 0 ? EXIT_FAILURE : 0;
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * From what libbpf attached to what runs in a process: every uprobe and uretprobe the
+ * runtime recorded (libbpf's perf_event_open + LINK_CREATE) becomes a probe in the target,
+ * running its program JIT-compiled for that process.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfinject/injector.h>
+#include <bpfinject/runtime.h>
+
+#include "cli_internal.h"
+
+struct inject_ctx {
+	struct cli_target *ct;
+	struct bpfi_jit_opts opts;
+	uint64_t helper_addrs[BPFI_HELPER_MAX];
+	struct bpfi_log *log;
+	int err;
+	unsigned int probes;
+};
+
+/* The program's code in the target, compiled and copied there on first use. */
+static int prog_code(struct inject_ctx *c, uint32_t prog_id, uint64_t *ret_fn)
+{
+	struct cli_target *ct = c->ct;
+	struct bpfi_jit_image *img = NULL;
+	uint64_t fn;
+	int err;
+
+	for (unsigned int i = 0; i < ct->nr_progs; i++) {
+		if (ct->progs[i].id == prog_id) {
+			*ret_fn = ct->progs[i].fn;
+			return 0;
+		}
+	}
+	if (ct->nr_progs == CLI_MAX_PROGS)
+		return bpfi_log_err(c->log, -E2BIG, "more than %d programs", CLI_MAX_PROGS);
+	err = bpfi_runtime_prog_compile_for(prog_id, bpfi_target_arena_addr(ct->t), &c->opts, &img,
+					    c->log);
+	if (!err)
+		err = bpfi_target_add_code(ct->t, bpfi_jit_image_code(img), bpfi_jit_image_size(img), 0,
+					   &fn, c->log);
+	if (!err)
+		err = bpfi_target_set_prog(ct->t, prog_id, fn, fn + bpfi_jit_image_tail_offset(img));
+	bpfi_jit_image_free(img);
+	if (err)
+		return err;
+	ct->progs[ct->nr_progs].id = prog_id;
+	ct->progs[ct->nr_progs++].fn = fn;
+	*ret_fn = fn;
+	return 0;
+}
+
+static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
+{
+	struct inject_ctx *c = cookie;
+	pid_t pid = bpfi_target_pid(c->ct->t);
+	uint64_t addr, func_off, func_size = 0, func, fn;
+	int err;
+
+	if (!a->uprobe || !a->enabled || (a->pid != -1 && a->pid != pid))
+		return 0;
+	err = prog_code(c, a->prog_id, &fn);
+	if (!err)
+		err = bpfi_proc_offset_to_addr(pid, a->name, a->offset, &addr, c->log);
+	if (err) {
+		c->err = err;
+		return 1;
+	}
+	func = addr;
+	if (!bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL))
+		func = addr - (a->offset - func_off);
+	err = bpfi_target_add_probe(c->ct->t, addr, func, func_size, a->retprobe, fn, c->log);
+	if (err) {
+		c->err = err;
+		return 1;
+	}
+	c->probes++;
+	return 0;
+}
+
+/* Every loaded program, so that tail calls find their targets compiled there too. */
+static int add_all_progs(struct inject_ctx *c)
+{
+	uint32_t id = 0;
+	uint64_t fn;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		/* Programs our JIT cannot take stay out; only a tail call to them would fail. */
+		if (prog_code(c, id, &fn) == -ENOMEM)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
+		struct bpfi_log *log)
+{
+	struct bpfi_target_opts o = {
+		.sz = sizeof(o),
+		.arena_fd = bpfi_arena_fd(bpfi_runtime_arena()),
+		.inj = spawned,
+	};
+	struct inject_ctx c = { .ct = ct, .log = log };
+	int err;
+
+	memset(ct, 0, sizeof(*ct));
+	ct->pid = pid;
+	ct->spawned = spawned != NULL;
+	err = bpfi_target_open(pid, &o, &ct->t, log);
+	if (err)
+		return err;
+	bpfi_target_jit_opts(ct->t, &c.opts, c.helper_addrs);
+	err = add_all_progs(&c);
+	if (!err) {
+		bpfi_runtime_foreach_attach(add_attach, &c);
+		err = c.err;
+	}
+	if (!err && !c.probes)
+		err = bpfi_log_err(log, -ENOENT, "no uprobe or uretprobe to attach in process %d",
+				   pid);
+	if (!err)
+		err = bpfi_target_commit(ct->t, log);
+	if (err) {
+		bpfi_target_close(ct->t); /* a spawned command is killed by the caller */
+		ct->t = NULL;
+		return err;
+	}
+	ct->probes = c.probes;
+	return 0;
+}
+
+int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log)
+{
+	int err = 0;
+
+	if (!ct->t)
+		return 0;
+	if (persist)
+		bpfi_target_set_owner(ct->t, 0);
+	else
+		err = bpfi_target_restore(ct->t, log);
+	bpfi_target_close(ct->t);
+	ct->t = NULL;
+	return err;
+}
