@@ -23,7 +23,7 @@
 
 #include "cli_internal.h"
 
-#define MAX_TARGETS 64
+#define MAX_TARGETS	 64
 #define MAX_ATTACH_SPECS 32
 
 static volatile sig_atomic_t stop_requested;
@@ -31,9 +31,9 @@ static volatile sig_atomic_t stop_requested;
 struct run_args {
 	pid_t pids[MAX_TARGETS];
 	unsigned int nr_pids;
-	char **cmd;			/* after "--", or NULL */
+	char **cmd; /* after "--", or NULL */
 	const char *obj;
-	double duration;		/* seconds, 0: until Ctrl-C */
+	double duration; /* seconds, 0: until Ctrl-C */
 	bool persist;
 	bool json;
 	bool no_verify;
@@ -44,7 +44,7 @@ struct run_args {
 
 struct events {
 	const struct btf *btf;
-	int32_t type_id;		/* --event-type, or -1 for hex */
+	int32_t type_id; /* --event-type, or -1 for hex */
 	bool json;
 	unsigned long n;
 };
@@ -106,18 +106,20 @@ static void on_perf_lost(void *cookie, int cpu, __u64 n)
 /* -a PROG=[PATH:]FUNC[+OFF]: a uprobe for a program whose section names no target. */
 static int attach_spec(struct bpf_object *obj, const char *spec, pid_t default_pid)
 {
-	char prog_name[128], path[512] = "", func[256] = "", *eq, *colon, *plus;
+	char path[512] = "", func[256] = "", *prog_name, *eq, *colon, *plus;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_program *prog;
 	unsigned long off = 0;
-	char buf[1024];
+	char buf[512];
 
+	if (strlen(spec) >= sizeof(buf))
+		return cli__err(spec, "too long");
 	snprintf(buf, sizeof(buf), "%s", spec);
 	eq = strchr(buf, '=');
 	if (!eq)
 		return cli__err(spec, "expected PROG=[PATH:]FUNC[+OFFSET]");
 	*eq = '\0';
-	snprintf(prog_name, sizeof(prog_name), "%s", buf);
+	prog_name = buf;
 	colon = strrchr(eq + 1, ':');
 	if (colon) {
 		*colon = '\0';
@@ -144,8 +146,7 @@ static int attach_spec(struct bpf_object *obj, const char *spec, pid_t default_p
 		path[n] = '\0';
 	}
 	uo.func_name = func;
-	uo.retprobe = bpf_program__expected_attach_type(prog) == BPF_TRACE_UPROBE_MULTI ||
-		      strstr(bpf_program__section_name(prog), "uretprobe") != NULL;
+	uo.retprobe = !strncmp(bpf_program__section_name(prog), "uretprobe", 9);
 	if (!bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo)) {
 		const char *why = cli__libbpf_last_warning();
 
@@ -204,9 +205,8 @@ static int open_event_buffers(struct cli_obj *o, struct events *ev, struct ring_
 				return cli__err(bpf_map__name(map), "cannot read the ring buffer");
 		} else if (bpf_map__type(map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY &&
 			   *nr_pbs < MAX_TARGETS) {
-			struct perf_buffer *pb = perf_buffer__new(bpf_map__fd(map), 64,
-								  on_perf_sample, on_perf_lost, ev,
-								  NULL);
+			struct perf_buffer *pb = perf_buffer__new(
+				bpf_map__fd(map), 64, on_perf_sample, on_perf_lost, ev, NULL);
 
 			if (!pb)
 				return cli__err(bpf_map__name(map), "cannot read the perf buffer");
@@ -226,7 +226,8 @@ static bool target_alive(struct cli_target *ct)
 		pid_t r = waitpid(ct->pid, &status, WNOHANG);
 
 		if (r == ct->pid) {
-			ct->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			ct->exit_status =
+				WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 			return false;
 		}
 		return r == 0;
@@ -329,7 +330,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'd':
 			a->duration = strtod(optarg, &end);
 			if (*end || a->duration <= 0)
-				return cli__err(optarg, "--duration wants a positive number of seconds");
+				return cli__err(optarg,
+						"--duration wants a positive number of seconds");
 			break;
 		case 'P':
 			a->persist = true;
@@ -515,9 +517,11 @@ static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 {
 	uint32_t n = atomic_load(&b->nr_sites), patched = 0;
 
-	(void)cookie;
 	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++)
 		patched += b->sites[i].patched;
+	if (!patched)
+		return; /* detached earlier: only the unused stub is left */
+	(*(int *)cookie)++;
 	printf("process %d: %u probe site%s patched (%s)\n", pid, patched, patched == 1 ? "" : "s",
 	       b->owner ? "held by bpfinject" : "persisted");
 	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++) {
@@ -534,13 +538,13 @@ static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 
 int cli__cmd_list(int argc, char **argv)
 {
-	int n;
+	int shown = 0, n;
 
 	(void)argv;
 	if (argc != 1)
 		return cli__err("usage", "bpfinject list");
-	n = bpfi_target_list(list_one, NULL);
-	if (n == 0)
+	n = bpfi_target_list(list_one, &shown);
+	if (n >= 0 && !shown)
 		printf("no process carries bpfinject programs\n");
 	return n < 0 ? EXIT_FAILURE : 0;
 }

@@ -4,6 +4,7 @@
  * runtime recorded (libbpf's perf_event_open + LINK_CREATE) becomes a probe in the target,
  * running its program JIT-compiled for that process.
  */
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,11 @@ static int prog_code(struct inject_ctx *c, uint32_t prog_id, uint64_t *ret_fn)
 	err = bpfi_runtime_prog_compile_for(prog_id, bpfi_target_arena_addr(ct->t), &c->opts, &img,
 					    c->log);
 	if (!err)
-		err = bpfi_target_add_code(ct->t, bpfi_jit_image_code(img), bpfi_jit_image_size(img), 0,
-					   &fn, c->log);
+		err = bpfi_target_add_code(ct->t, bpfi_jit_image_code(img),
+					   bpfi_jit_image_size(img), 0, &fn, c->log);
 	if (!err)
-		err = bpfi_target_set_prog(ct->t, prog_id, fn, fn + bpfi_jit_image_tail_offset(img));
+		err = bpfi_target_set_prog(ct->t, prog_id, fn,
+					   fn + bpfi_jit_image_tail_offset(img));
 	bpfi_jit_image_free(img);
 	if (err)
 		return err;

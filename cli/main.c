@@ -33,9 +33,26 @@ static struct cli_map_name created_maps[MAX_CREATED_MAPS];
 static size_t nr_created_maps;
 
 static const char usage_text[] =
-	"usage: bpfinject [-v] <command> [options]\n"
+	"usage: bpfinject [-p PID]... [options] OBJ [-- CMD ARGS]\n"
+	"       bpfinject [-v] <command> [options]\n"
+	"\n"
+	"Runs the uprobe and uretprobe programs of OBJ inside running processes (-p, repeatable)\n"
+	"or inside CMD, started with them in place from the first instruction of main. Prints\n"
+	"trace_printk lines and ring/perf buffer records while they run; on Ctrl-C, SIGTERM or\n"
+	"the end of --duration restores every patched byte and prints the maps.\n"
+	"  -p, --pid PID                 a process to attach to (repeatable)\n"
+	"  -a, --attach PROG=[PATH:]FUNC[+OFF]\n"
+	"                                attach PROG (a plain SEC(\"uprobe\")/SEC(\"uretprobe\")) to\n"
+	"                                FUNC, in PATH or the target's executable\n"
+	"  -d, --duration SECONDS        detach after this long\n"
+	"      --persist                 leave the programs in place and exit\n"
+	"      --event-type STRUCT       print ring/perf buffer records as this BTF struct\n"
+	"      --json                    JSON output\n"
+	"      --no-verify               skip the load-time check (unsafe)\n"
 	"\n"
 	"commands:\n"
+	"  detach -p PID                 remove programs left with --persist\n"
+	"  list                          processes carrying programs, their probes and hits\n"
 	"  dump OBJ [-d]                 list the programs (with the load-time check result) and\n"
 	"                                maps of an eBPF object; -d disassembles the programs\n"
 	"  test-run OBJ PROG [options]   run PROG once or --repeat N times through PROG_TEST_RUN,\n"
@@ -164,6 +181,23 @@ int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify)
 	return 0;
 }
 
+/* The attach form starts with -p, a .o file, or an option only it takes. */
+static bool is_attach_command(const char *arg)
+{
+	static const char *const commands[] = { "dump", "test-run", "detach", "list", "help" };
+	size_t len = strlen(arg);
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(arg, commands[i]))
+			return false;
+	}
+	if (arg[0] == '-')
+		return !strcmp(arg, "-p") || !strncmp(arg, "--pid", 5) || !strcmp(arg, "-a") ||
+		       !strncmp(arg, "--attach", 8) || !strncmp(arg, "--duration", 10) ||
+		       !strcmp(arg, "--persist");
+	return len > 2 && !strcmp(arg + len - 2, ".o");
+}
+
 static int usage(FILE *out, int ret)
 {
 	fputs(usage_text, out);
@@ -182,6 +216,12 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	libbpf_set_print(libbpf_print);
+	/* No subcommand: the main job, `bpfinject [-p PID]... OBJ [-- CMD]`, parses all of argv. */
+	if (argc > 1 && is_attach_command(argv[1])) {
+		optind = 0;
+		ret = cli__cmd_attach(argc, argv);
+		goto out;
+	}
 	/* '+': stop at the subcommand, whose options are its own. */
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -211,12 +251,17 @@ int main(int argc, char **argv)
 		ret = cli__cmd_dump(argc, argv);
 	else if (!strcmp(cmd, "test-run"))
 		ret = cli__cmd_test_run(argc, argv);
+	else if (!strcmp(cmd, "detach"))
+		ret = cli__cmd_detach(argc, argv);
+	else if (!strcmp(cmd, "list"))
+		ret = cli__cmd_list(argc, argv);
 	else if (!strcmp(cmd, "help"))
 		ret = usage(stdout, EXIT_SUCCESS);
 	else {
 		cli__err(cmd, "unknown command (try 'bpfinject --help')");
 		ret = 2;
 	}
+out:
 	if (bpfi_runtime_active())
 		bpfi_runtime_fini();
 	return ret;

@@ -120,7 +120,7 @@ static bool helper_known(int32_t id, void *cookie)
 {
 	static const int32_t known[] = { 1,   2,   3,	4,   5,	  6,   7,   8,	 12,  14,  15,
 					 16,  25,  35,	37,  45,  67,  80,  109, 112, 113, 114,
-					 115, 125, 130, 131, 132, 133, 134, 160, 181 };
+					 115, 125, 130, 131, 132, 133, 134, 160, 164, 181 };
 	size_t k;
 
 	(void)cookie;
@@ -342,6 +342,19 @@ static const struct verifier_case cases[] = {
 	    BPF_LDX_MEM(BPF_W, BPFI_REG_3, BPFI_REG_10, -4), BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10),
 	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_4, BPFI_REG_3),
 	    BPF_ST_MEM(BPF_B, BPFI_REG_4, 0, 1), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "bpf_loop callback updating the caller's stack reaches a fixed point",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -8, 0), BPF_MOV64_IMM(BPFI_REG_1, 10),
+	    BPF_LD_FUNC(BPFI_REG_2, 7), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -8), BPF_MOV64_IMM(BPFI_REG_4, 0),
+	    BPF_EMIT_CALL(FN_loop), BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8),
+	    BPF_EXIT_INSN(),
+	    /* callback: ctx->n += 1 */
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_2, 0), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, 1),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
 	  0,
 	  NULL,
 	  0 },
@@ -737,6 +750,27 @@ static const struct verifier_case cases[] = {
 	    BPF_EXIT_INSN() },
 	  -EACCES,
 	  "insn 6: R4 math between fp pointer and register with unbounded value is not allowed",
+	  0 },
+	{ "bpf_loop callback safe on its first run only",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -8, 0), BPF_MOV64_IMM(BPFI_REG_1, 10),
+	    BPF_LD_FUNC(BPFI_REG_2, 7), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -8), BPF_MOV64_IMM(BPFI_REG_4, 0),
+	    BPF_EMIT_CALL(FN_loop), BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8),
+	    BPF_EXIT_INSN(),
+	    /* callback: n = ++ctx->n; its own stack[-16 + n] = 0 */
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_2, 0), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, 1),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_2, BPFI_REG_1, 0), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_3, BPFI_REG_1),
+	    BPF_ST_MEM(BPF_B, BPFI_REG_3, 0, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 15: R3 math between fp pointer and register with unbounded value is not allowed",
+	  0 },
+	{ "callback passed to a helper the check cannot follow (for_each_map_elem)",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_HASH), BPF_LD_FUNC(BPFI_REG_2, 5),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(164),
+	    BPF_EXIT_INSN(), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 6: R2 callback passed to func #164, which is not supported",
 	  0 },
 	{ "helper writes past the stack",
 	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10), BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, -8),

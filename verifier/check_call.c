@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <bpfinject/helpers.h>
 
@@ -182,6 +183,16 @@ static void record_call_edge(struct bpfi_verifier_env *env, uint32_t callee_subp
 	env->call_edges[caller * env->subprog_cnt + callee_subprog] = 1;
 }
 
+/* bpf_loop(nr, cb, ctx, flags) calls cb(index, ctx); nr is at most 1 << 23. */
+static void init_callback_regs(struct vframe *f, const struct vframe *caller, uint32_t frameno)
+{
+	memset(f->regs, 0, sizeof(f->regs));
+	f->regs[BPFI_REG_1] = (struct vreg){ .type = VREG_SCALAR, .umax = (1u << 23) - 1 };
+	f->regs[BPFI_REG_2] = caller->regs[BPFI_REG_3];
+	f->regs[BPFI_REG_10] =
+		(struct vreg){ .type = VREG_PTR_TO_STACK, .frameno = (uint8_t)frameno };
+}
+
 /* A new frame for a bpf-to-bpf call or a callback; the caller's R1-R5 become its arguments. */
 static int push_frame(struct bpfi_verifier_env *env, uint32_t i, uint32_t target, bool callback)
 {
@@ -199,15 +210,19 @@ static int push_frame(struct bpfi_verifier_env *env, uint32_t i, uint32_t target
 	f->subprog = env->aux[target].subprog;
 	f->is_callback = callback;
 	if (callback) {
-		/* bpf_loop(nr, cb, ctx, flags) calls cb(index, ctx); nr is at most 1 << 23. */
-		f->regs[BPFI_REG_1] = (struct vreg){ .type = VREG_SCALAR, .umax = (1u << 23) - 1 };
-		f->regs[BPFI_REG_2] = caller->regs[BPFI_REG_3];
+		f->cb_entry = states__alloc();
+		if (!f->cb_entry || states__copy(f->cb_entry, st)) {
+			states__free(f->cb_entry);
+			free(f);
+			return verifier__reject(env, -ENOMEM, i, "out of memory");
+		}
+		init_callback_regs(f, caller, st->curframe + 1);
 	} else {
 		for (r = BPFI_REG_1; r <= BPFI_REG_5; r++)
 			f->regs[r] = caller->regs[r];
+		f->regs[BPFI_REG_10] = (struct vreg){ .type = VREG_PTR_TO_STACK,
+						      .frameno = (uint8_t)(st->curframe + 1) };
 	}
-	f->regs[BPFI_REG_10] =
-		(struct vreg){ .type = VREG_PTR_TO_STACK, .frameno = (uint8_t)(st->curframe + 1) };
 	record_call_edge(env, f->subprog);
 	st->frames[++st->curframe] = f;
 	st->insn_idx = target;
@@ -277,6 +292,13 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 		if (err)
 			return err;
 	}
+	/* A callback reaching a helper we cannot follow into would run unchecked. */
+	for (k = 1; !p && k <= 5; k++)
+		if (verifier__reg(env, (uint32_t)k)->type == VREG_PTR_TO_FUNC)
+			return verifier__reject(env, -EACCES, i,
+						"R%d callback passed to func #%lld, which is not "
+						"supported",
+						k, (long long)id);
 	if (meta.release_id) {
 		err = release_reference(env, i, meta.release_id);
 		if (err)
@@ -334,6 +356,42 @@ static void drop_dangling(struct vstate *st)
 	}
 }
 
+/*
+ * The end of one run of a bpf_loop callback. The loop may run it again with whatever it
+ * left in its callers' stacks (through the ctx pointer), so it is verified from an entry
+ * view that covers every run: if this run left the stacks within that view, the loop's
+ * effect is that view; otherwise the view is widened and the callback checked again.
+ */
+static int callback_fixed_point(struct bpfi_verifier_env *env, uint32_t i, struct vframe *callee,
+				const struct vframe *caller, bool *ret_again)
+{
+	struct vstate *st = env->cur, *entry = callee->cb_entry;
+	uint32_t n = st->curframe;
+	int err;
+
+	if (st->nrefs != entry->nrefs)
+		return verifier__reject(env, -EACCES, i,
+					"callback changes the references held (%u, was %u)",
+					st->nrefs, entry->nrefs);
+	if (states__stacks_cover(entry, st, n))
+		return states__copy_stacks(st, entry, n)
+			       ? verifier__reject(env, -ENOMEM, i, "out of memory")
+			       : 0;
+	err = states__join_stacks(entry, st, n);
+	if (err >= 0)
+		err = states__copy_stacks(st, entry, n);
+	if (err < 0)
+		return verifier__reject(env, -ENOMEM, i, "out of memory");
+	verifier__trace(env, "%u: callback left its callers' stacks wider: checking it again\n", i);
+	free(callee->slots);
+	callee->slots = NULL;
+	callee->nslots = 0;
+	init_callback_regs(callee, caller, st->curframe);
+	st->insn_idx = env->subprogs[callee->subprog].start;
+	*ret_again = true;
+	return 0;
+}
+
 int verifier__check_exit(struct bpfi_verifier_env *env, uint32_t i, bool *ret_path_end)
 {
 	struct vstate *st = env->cur;
@@ -359,6 +417,13 @@ int verifier__check_exit(struct bpfi_verifier_env *env, uint32_t i, bool *ret_pa
 			env, -EACCES, i,
 			"At callback return the register R0 is not a known value (%s)",
 			verifier__reg_type_str(r0.type));
+	if (callee->is_callback) {
+		bool again = false;
+
+		err = callback_fixed_point(env, i, callee, caller, &again);
+		if (err || again)
+			return err;
+	}
 	if (r0.type == VREG_PTR_TO_STACK && r0.frameno == st->curframe)
 		return verifier__reject(env, -EACCES, i,
 					"cannot return stack pointer to the caller");
@@ -367,6 +432,7 @@ int verifier__check_exit(struct bpfi_verifier_env *env, uint32_t i, bool *ret_pa
 	caller->regs[BPFI_REG_0] = r0;
 	clobber_caller_saved(caller);
 	st->insn_idx = callee->callsite + 1;
+	states__free(callee->cb_entry);
 	free(callee->slots);
 	free(callee);
 	st->frames[st->curframe--] = NULL;

@@ -299,8 +299,8 @@ static bool join_slot(struct vslot *e, const struct vslot *a)
 		uint8_t te = e->type[b], ta = a->type[b] == VSLOT_SPILL ? VSLOT_MISC : a->type[b];
 		uint8_t want;
 
-		if (te == VSLOT_SPILL || (te == VSLOT_CONST && ta == VSLOT_CONST &&
-					  e->val[b] == a->val[b]))
+		if (te == VSLOT_SPILL ||
+		    (te == VSLOT_CONST && ta == VSLOT_CONST && e->val[b] == a->val[b]))
 			continue;
 		want = (te == VSLOT_INVALID || ta == VSLOT_INVALID) ? VSLOT_INVALID : VSLOT_MISC;
 		if (te != want) {

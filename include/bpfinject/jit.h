@@ -71,7 +71,11 @@ int bpfi_jit_compile(const struct bpf_insn *insns, uint32_t insn_cnt,
 const void *bpfi_jit_image_code(const struct bpfi_jit_image *image);
 /** @brief **bpfi_jit_image_size()** the number of bytes of code. */
 size_t bpfi_jit_image_size(const struct bpfi_jit_image *image);
-/** @brief **bpfi_jit_image_tail_offset()** offset of the tail-call entry in the code. */
+/**
+ * @brief **bpfi_jit_image_tail_offset()** offset of the tail-call entry in the code. The ABI:
+ * jump there with the stack as at a function entry (return address on top), rdi = ctx and
+ * eax = the tail calls made so far in this run.
+ */
 size_t bpfi_jit_image_tail_offset(const struct bpfi_jit_image *image);
 
 /**
