@@ -75,6 +75,10 @@ static void print_event(struct events *ev, const void *data, size_t size)
 	} else if (ev->type_id >= 0) {
 		cli__btf_plain(stdout, ev->btf, (uint32_t)ev->type_id, data, size);
 		fputc('\n', stdout);
+	} else if (ev->json) {
+		printf("{\"event\":");
+		cli__hex_json(stdout, data, size);
+		printf("}\n");
 	} else {
 		printf("event (%zu bytes):", size);
 		for (size_t i = 0; i < size; i++)
@@ -103,8 +107,41 @@ static void on_perf_lost(void *cookie, int cpu, __u64 n)
 		(unsigned long long)n);
 }
 
+/* The executable -a FUNC refers to when it names no file: CMD's, or the first target's. */
+static int default_exe(const struct run_args *a, char *path, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	if (a->cmd) {
+		const char *dirs = strchr(a->cmd[0], '/') ? "" : getenv("PATH");
+		char *copy, *dir, *save = NULL;
+
+		if (!dirs || !dirs[0]) {
+			snprintf(path, size, "%s", a->cmd[0]);
+			return access(path, X_OK) ? -errno : 0;
+		}
+		copy = strdup(dirs);
+		for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(path, size, "%s/%s", dir, a->cmd[0]);
+			if (!access(path, X_OK)) {
+				free(copy);
+				return 0;
+			}
+		}
+		free(copy);
+		return -ENOENT;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/exe", a->pids[0]);
+	n = readlink(link, path, size - 1);
+	if (n <= 0)
+		return -errno;
+	path[n] = '\0';
+	return 0;
+}
+
 /* -a PROG=[PATH:]FUNC[+OFF]: a uprobe for a program whose section names no target. */
-static int attach_spec(struct bpf_object *obj, const char *spec, pid_t default_pid)
+static int attach_spec(struct bpf_object *obj, const char *spec, const struct run_args *a)
 {
 	char path[512] = "", func[256] = "", *prog_name, *eq, *colon, *plus;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
@@ -134,17 +171,8 @@ static int attach_spec(struct bpf_object *obj, const char *spec, pid_t default_p
 	prog = bpf_object__find_program_by_name(obj, prog_name);
 	if (!prog)
 		return cli__err(prog_name, "no such program in the object");
-	if (!path[0]) {
-		/* No file named: the function is in the first target's executable. */
-		char exe[64];
-		ssize_t n;
-
-		snprintf(exe, sizeof(exe), "/proc/%d/exe", default_pid);
-		n = readlink(exe, path, sizeof(path) - 1);
-		if (n <= 0)
-			return cli__err(spec, "no file named and no target to take it from");
-		path[n] = '\0';
-	}
+	if (!path[0] && default_exe(a, path, sizeof(path)))
+		return cli__err(spec, "no file named, and the target's executable was not found");
 	uo.func_name = func;
 	uo.retprobe = !strncmp(bpf_program__section_name(prog), "uretprobe", 9);
 	if (!bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo)) {
@@ -156,12 +184,12 @@ static int attach_spec(struct bpf_object *obj, const char *spec, pid_t default_p
 }
 
 /* Attaches what libbpf can attach by section name; the runtime records it. */
-static int attach_programs(struct cli_obj *o, const struct run_args *a, pid_t first_pid)
+static int attach_programs(struct cli_obj *o, const struct run_args *a)
 {
 	struct bpf_program *prog;
 
 	for (unsigned int i = 0; i < a->nr_attach; i++) {
-		if (attach_spec(o->obj, a->attach[i], first_pid))
+		if (attach_spec(o->obj, a->attach[i], a))
 			return EXIT_FAILURE;
 	}
 	bpf_object__for_each_program(prog, o->obj)
@@ -278,7 +306,7 @@ static void event_loop(struct cli_target *cts, unsigned int n, const struct run_
 			perf_buffer__poll(pbs[i], i + 1 == nr_pbs ? 100 : 0);
 		if (!rb && !nr_pbs)
 			usleep(100000);
-		bpfi_runtime_drain_printk(cli__print_printk, NULL);
+		bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
 		for (unsigned int i = 0; i < n; i++)
 			alive += cts[i].t && target_alive(&cts[i]);
 		if (!alive)
@@ -288,7 +316,7 @@ static void event_loop(struct cli_target *cts, unsigned int n, const struct run_
 		ring_buffer__consume(rb);
 	for (unsigned int i = 0; i < nr_pbs; i++)
 		perf_buffer__consume(pbs[i]);
-	bpfi_runtime_drain_printk(cli__print_printk, NULL);
+	bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
 }
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -447,7 +475,7 @@ int cli__cmd_attach(int argc, char **argv)
 	ev.btf = bpf_object__btf(o.obj);
 	ev.json = a.json;
 	ev.type_id = event_type_id(&o, a.event_type);
-	if (ev.type_id == -2 || attach_programs(&o, &a, a.nr_pids ? a.pids[0] : 0) ||
+	if (ev.type_id == -2 || attach_programs(&o, &a) ||
 	    open_event_buffers(&o, &ev, &rb, pbs, &nr_pbs)) {
 		ret = EXIT_FAILURE;
 		goto out;

@@ -248,31 +248,27 @@ struct printk_out {
 	unsigned n;
 };
 
-/* trace_pipe's layout: "comm-pid [cpu] seconds.micros: bpf_trace_printk: message" */
+/* JSON records, or trace_pipe's layout (cli__print_printk, shared with the attach flow). */
 static void print_printk(const struct bpfi_printk_line *l, void *cookie)
 {
 	struct printk_out *p = cookie;
 	size_t len = strlen(l->msg);
 	char comm[sizeof(l->comm) + 1];
 
+	if (!p->json) {
+		if (!p->n++)
+			printf("\ntrace_printk:\n");
+		cli__print_printk(l, NULL);
+		return;
+	}
 	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(l->comm), l->comm);
 	if (len && l->msg[len - 1] == '\n')
 		len--;
-	if (p->json) {
-		printf("%s{\"comm\":", p->n ? "," : "");
-		cli__json_string(stdout, comm, SIZE_MAX);
-		printf(",\"pid\":%u,\"cpu\":%u,\"ts_ns\":%" PRIu64 ",\"msg\":", l->tid, l->cpu,
-		       l->ts_ns);
-		cli__json_string(stdout, l->msg, len);
-		fputc('}', stdout);
-	} else {
-		if (!p->n)
-			printf("\ntrace_printk:\n");
-		printf("%16s-%-7u [%03u] %5" PRIu64 ".%06" PRIu64 ": bpf_trace_printk: %.*s\n",
-		       comm, l->tid, l->cpu, l->ts_ns / 1000000000, l->ts_ns % 1000000000 / 1000,
-		       (int)len, l->msg);
-	}
-	p->n++;
+	printf("%s{\"comm\":", p->n++ ? "," : "");
+	cli__json_string(stdout, comm, SIZE_MAX);
+	printf(",\"pid\":%u,\"cpu\":%u,\"ts_ns\":%" PRIu64 ",\"msg\":", l->tid, l->cpu, l->ts_ns);
+	cli__json_string(stdout, l->msg, len);
+	fputc('}', stdout);
 }
 
 static int run(const struct test_run_args *a, const struct cli_obj *o, const void *ctx,

@@ -77,6 +77,28 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, struct user_regs_str
 	return bpfi_injector_write(inj, addr, &orig, 1, log);
 }
 
+/* AT_ENTRY from the auxiliary vector: the program's own entry point. */
+static int entry_point(pid_t pid, uint64_t *ret_entry)
+{
+	uint64_t aux[2];
+	char path[64];
+	int fd, err = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (read(fd, aux, sizeof(aux)) == sizeof(aux) && aux[0]) {
+		if (aux[0] == 9 /* AT_ENTRY */) {
+			*ret_entry = aux[1];
+			err = 0;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
 /* Where main is: its symbol, or what the C library's start routine is handed. */
 static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, struct bpfi_log *log)
 {
@@ -93,7 +115,13 @@ static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, struct bpfi_
 	exe[n] = '\0';
 	if (!bpfi_elf_find_function(exe, "main", &off, NULL, NULL))
 		return bpfi_proc_offset_to_addr(inj->pid, exe, off, ret_main, log);
-	/* Stripped: run to __libc_start_main, which ld.so has mapped by then. */
+	/* Stripped: run to the entry point (ld.so has mapped libc by then), then on to
+	 * __libc_start_main, whose first argument is main. */
+	err = entry_point(inj->pid, &addr);
+	if (!err)
+		err = run_to(inj, addr, &regs, log);
+	if (err)
+		return err == -ENOENT ? bpfi_log_err(log, err, "%s: no entry point", exe) : err;
 	if (bpfi_proc_find_module(inj->pid, "libc.so", libc, sizeof(libc), NULL))
 		return bpfi_log_err(log, -ENOENT, "%s: no symbol 'main' and no libc to find it",
 				    exe);

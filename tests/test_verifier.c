@@ -1112,6 +1112,285 @@ START_TEST(bounds_branch_sound)
 }
 END_TEST
 
+/*
+ * ---- soundness: random programs, and a checking interpreter for the accepted ones ----
+ *
+ * Whatever the check accepts must, run on any input, touch only the stack, the context and
+ * map values, and end. The interpreter below is independent of the verifier's own
+ * arithmetic (it only shares RFC 9669), so a wrong range or a missed path shows up as an
+ * access outside those regions or a program that does not stop.
+ */
+#define FUZZ_PROGS     4000
+#define FUZZ_LEN       24
+#define FUZZ_RUNS      8
+#define FUZZ_CTX_SIZE  64
+#define FUZZ_MAX_STEPS 200000
+
+struct fuzz_vm {
+	uint64_t reg[MAX_BPF_REG];
+	uint8_t stack[BPFI_STACK_SIZE];
+	uint8_t ctx[FUZZ_CTX_SIZE];
+	uint8_t value[32]; /* FD_DATA's value */
+};
+
+static uint64_t fuzz_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* Where [addr, addr + size) lies in one region of @vm, or NULL. */
+static uint8_t *fuzz_mem(struct fuzz_vm *vm, uint64_t addr, uint32_t size)
+{
+	uint8_t *regions[] = { vm->stack, vm->ctx, vm->value };
+	size_t lens[] = { sizeof(vm->stack), sizeof(vm->ctx), sizeof(vm->value) };
+	size_t k;
+
+	for (k = 0; k < 3; k++) {
+		uint64_t base = (uint64_t)(uintptr_t)regions[k];
+
+		if (addr >= base && addr - base <= lens[k] - size)
+			return regions[k] + (addr - base);
+	}
+	return NULL;
+}
+
+static uint64_t fuzz_alu(uint8_t op, bool is64, uint64_t a, uint64_t b)
+{
+	uint64_t m = is64 ? UINT64_MAX : 0xffffffffULL, r;
+
+	a &= m;
+	b &= m;
+	switch (op) {
+	case BPF_ADD:
+		r = a + b;
+		break;
+	case BPF_SUB:
+		r = a - b;
+		break;
+	case BPF_MUL:
+		r = a * b;
+		break;
+	case BPF_DIV:
+		r = b ? a / b : 0;
+		break;
+	case BPF_MOD:
+		r = b ? a % b : a;
+		break;
+	case BPF_OR:
+		r = a | b;
+		break;
+	case BPF_AND:
+		r = a & b;
+		break;
+	case BPF_XOR:
+		r = a ^ b;
+		break;
+	case BPF_LSH:
+		r = a << (b & (is64 ? 63 : 31));
+		break;
+	case BPF_RSH:
+		r = a >> (b & (is64 ? 63 : 31));
+		break;
+	case BPF_ARSH:
+		r = is64 ? (uint64_t)((int64_t)a >> (b & 63))
+			 : (uint64_t)(uint32_t)((int32_t)(uint32_t)a >> (b & 31));
+		break;
+	case BPF_NEG:
+		r = 0 - a;
+		break;
+	default:
+		r = b;
+		break; /* MOV */
+	}
+	return r & m;
+}
+
+/* Runs @insns; returns 0, or a description of what the check should have refused. */
+static const char *fuzz_run(const struct bpf_insn *insns, uint32_t cnt, struct fuzz_vm *vm)
+{
+	uint32_t pc = 0, steps = 0;
+
+	memset(vm->reg, 0, sizeof(vm->reg));
+	vm->reg[1] = (uint64_t)(uintptr_t)vm->ctx;
+	vm->reg[10] = (uint64_t)(uintptr_t)(vm->stack + sizeof(vm->stack));
+	while (steps++ < FUZZ_MAX_STEPS) {
+		const struct bpf_insn *in = &insns[pc];
+		uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+		bool is64 = cls == BPF_ALU64 || cls == BPF_JMP;
+		uint64_t *d = &vm->reg[in->dst_reg];
+		uint64_t src = BPF_SRC(in->code) == BPF_X ? vm->reg[in->src_reg]
+			       : is64			  ? (uint64_t)(int64_t)in->imm
+							  : (uint32_t)in->imm;
+		uint32_t size = 1u << (3 - (BPF_SIZE(in->code) >> 3));
+		uint8_t *mem;
+
+		if (size == 1 && BPF_SIZE(in->code) == BPF_DW)
+			size = 8;
+		switch (cls) {
+		case BPF_ALU:
+		case BPF_ALU64:
+			*d = fuzz_alu(op, cls == BPF_ALU64, *d, src);
+			pc++;
+			break;
+		case BPF_LD: /* ld_imm64 of FD_DATA's value, or a constant */
+			*d = in->src_reg == BPF_PSEUDO_MAP_VALUE
+				     ? (uint64_t)(uintptr_t)vm->value + (uint32_t)in[1].imm
+				     : (uint32_t)in->imm | ((uint64_t)(uint32_t)in[1].imm << 32);
+			pc += 2;
+			break;
+		case BPF_LDX:
+			mem = fuzz_mem(vm, vm->reg[in->src_reg] + (uint64_t)(int64_t)in->off, size);
+			if (!mem)
+				return "load outside every region";
+			*d = 0;
+			memcpy(d, mem, size);
+			pc++;
+			break;
+		case BPF_ST:
+		case BPF_STX:
+			mem = fuzz_mem(vm, *d + (uint64_t)(int64_t)in->off, size);
+			if (!mem)
+				return "store outside every region";
+			src = cls == BPF_ST ? (uint64_t)(int64_t)in->imm : vm->reg[in->src_reg];
+			memcpy(mem, &src, size);
+			pc++;
+			break;
+		default:
+			if (op == BPF_EXIT)
+				return NULL;
+			if (op == BPF_JA) {
+				pc += 1 + in->off;
+				break;
+			}
+			{
+				struct vreg a, b;
+
+				/* Plain comparisons, checked in the bounds tests against C. */
+				a.umin = *d;
+				b.umin = src;
+				pc += 1 + (concrete_cmp(op, is64, a.umin, b.umin) ? in->off : 0);
+			}
+			break;
+		}
+	}
+	return "did not stop";
+}
+
+/* A random program over r0-r5, the context, the stack and a map value. */
+static uint32_t fuzz_gen(struct bpf_insn *p, uint64_t *rs)
+{
+	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,   BPF_AND,
+				       BPF_LSH, BPF_RSH, BPF_MOD, BPF_XOR, BPF_ARSH, BPF_MOV };
+	static const uint8_t sizes[] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+	static const int32_t imms[] = {
+		0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 63, -1, -8, -16, 100, 255
+	};
+	uint32_t n = 0, k;
+
+	for (k = 0; k <= 5; k++)
+		if (k != BPFI_REG_1)
+			p[n++] = BPF_MOV64_IMM(k, imms[fuzz_rand(rs) % 16]);
+	for (k = 0; k < FUZZ_LEN; k++) {
+		uint64_t r = fuzz_rand(rs);
+		uint8_t dst = (uint8_t)(r % 6), src = (uint8_t)((r >> 8) % 6),
+			sz = sizes[(r >> 16) % 4];
+		int32_t imm = imms[(r >> 20) % 16];
+		int16_t off = (int16_t)((int)((r >> 24) % 80) - 72);
+		uint8_t base = (r >> 32) % 3 == 0 ? BPFI_REG_10 : src;
+
+		switch ((r >> 40) % 10) {
+		case 0:
+			p[n++] = BPF_MOV64_REG(dst, (r >> 44) % 2 ? BPFI_REG_10 : BPFI_REG_1);
+			break;
+		case 1:
+		case 2: {
+			uint8_t op = ops[(r >> 44) % 12];
+
+			if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) && imm < 0)
+				imm = 3;
+			if ((op == BPF_DIV || op == BPF_MOD) && !imm)
+				imm = 2;
+			p[n++] = (r >> 50) % 2 ? BPF_ALU64_IMM(op, dst, imm)
+					       : BPF_ALU32_IMM(op, dst, imm);
+			break;
+		}
+		case 3:
+			p[n++] = BPF_ALU64_REG(ops[(r >> 44) % 12], dst, src);
+			break;
+		case 4:
+			p[n++] = BPF_LDX_MEM(sz, dst, base, off);
+			break;
+		case 5:
+			p[n++] = (r >> 44) % 2 ? BPF_ST_MEM(sz, base, off, imm)
+					       : BPF_STX_MEM(sz, base, src, off);
+			break;
+		case 6:
+		case 7:
+			p[n++] = BPF_RAW_INSN(((r >> 44) % 2 ? BPF_JMP : BPF_JMP32) |
+						      jmp_ops[(r >> 46) % sizeof(jmp_ops)] | BPF_K,
+					      dst, 0, (int16_t)((r >> 52) % 4), imm);
+			break;
+		case 8:
+			/* A short loop back, or a jump over the next few. */
+			p[n++] = BPF_JMP_IMM(BPF_JLT, dst, imm, (int16_t)((r >> 44) % 2 ? -2 : 2));
+			break;
+		default:
+			p[n++] = BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_VALUE,
+					      0, FD_DATA);
+			p[n++] = BPF_RAW_INSN(0, 0, 0, 0, (int32_t)((r >> 44) % 32));
+			break;
+		}
+	}
+	p[n++] = BPF_MOV64_IMM(BPFI_REG_0, 0);
+	p[n++] = BPF_EXIT_INSN();
+	return n;
+}
+
+START_TEST(soundness_fuzz)
+{
+	struct bpf_insn prog[2 * FUZZ_LEN + 8];
+	struct fuzz_vm *vm = malloc(sizeof(*vm));
+	uint64_t rs = 0x9e3779b97f4a7c15ULL + (uint64_t)_i;
+	int k, accepted = 0;
+	char buf[512];
+
+	ck_assert_ptr_nonnull(vm);
+	for (k = 0; k < FUZZ_PROGS; k++) {
+		uint32_t n = fuzz_gen(prog, &rs), run;
+		int err = check_prog(prog, n, 0, FUZZ_CTX_SIZE, buf, sizeof(buf), 0);
+
+		if (err == -EFAULT)
+			ck_abort_msg("program %d: internal error: %s", k, buf);
+		if (err) {
+			if (getenv("FUZZ_VERBOSE"))
+				fputs(buf, stderr);
+			continue;
+		}
+		accepted++;
+		for (run = 0; run < FUZZ_RUNS; run++) {
+			const char *bad;
+			size_t b;
+
+			for (b = 0; b < sizeof(vm->ctx); b++)
+				vm->ctx[b] = (uint8_t)fuzz_rand(&rs);
+			for (b = 0; b < sizeof(vm->stack); b++)
+				vm->stack[b] = (uint8_t)fuzz_rand(&rs);
+			memset(vm->value, (int)(fuzz_rand(&rs) & 0xff), sizeof(vm->value));
+			bad = fuzz_run(prog, n, vm);
+			if (bad)
+				ck_abort_msg("program %d (seed %d) accepted but: %s", k, _i, bad);
+		}
+	}
+	fprintf(stderr,
+		"verifier: fuzz seed %d: %d of %d random programs accepted and ran safely\n", _i,
+		accepted, FUZZ_PROGS);
+	free(vm);
+}
+END_TEST
+
 /* ---- the conformance suite: every program through the check, counts as info ---- */
 
 static bool conformance_helper(int32_t id, void *cookie)
@@ -1182,6 +1461,7 @@ Suite *verifier_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(tb, bounds_alu_sound, 0, 2 * (int)sizeof(alu_ops));
 	tcase_add_loop_test(tb, bounds_branch_sound, 0, 2 * (int)sizeof(jmp_ops));
+	tcase_add_loop_test(tb, soundness_fuzz, 0, 4);
 	suite_add_tcase(s, tb);
 	tcase_add_test(tconf, conformance_programs);
 	suite_add_tcase(s, tconf);

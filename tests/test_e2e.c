@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The bpfinject command against live processes, as a user runs it: -p PID with entry and
+ * return probes and a libc probe, -- CMD from main's first instruction, --persist then list
+ * and detach -p, and the errors. The targets count their own calls; the maps bpfinject prints
+ * (--json) must agree exactly, and every patched byte must come back.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpfinject/injector.h>
+
+#include "test_bpf_paths.h"
+
+static char bpfinject[512], obj[512], fixtures[512];
+
+static void paths(void)
+{
+	const char *b = getenv("BPFI_BUILD_DIR");
+
+	ck_assert_ptr_nonnull(b);
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", b);
+	snprintf(obj, sizeof(obj), "%s/e2e_count.bpf.o", BPFI_TEST_BPF_DIR);
+	snprintf(fixtures, sizeof(fixtures), "%s/tests/fixtures", b);
+}
+
+struct proc {
+	pid_t pid;
+	int to; /* stdin */
+	int out, err; /* stdout, stderr */
+};
+
+static void spawn(struct proc *p, char *const argv[])
+{
+	int in[2], out[2], err[2];
+
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(err), 0);
+	p->pid = fork();
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->to = in[1];
+	p->out = out[0];
+	p->err = err[0];
+}
+
+static int read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+	size_t len = 0;
+
+	while (len + 1 < size) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		if (read(fd, buf + len, 1) != 1)
+			return -EIO;
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+/* Everything left on @fd until EOF. */
+static char *read_all(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static int finish(struct proc *p, char **ret_out, char **ret_err)
+{
+	int status;
+
+	close(p->to);
+	*ret_out = read_all(p->out);
+	*ret_err = read_all(p->err);
+	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	close(p->out);
+	close(p->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* counters[key] from `--json` output: {"key":K,"value":V} in the "counters" map. */
+static long counter(const char *json, int key)
+{
+	const char *m = strstr(json, "\"name\":\"counters\"");
+	char pat[64];
+	const char *at;
+
+	ck_assert_msg(m != NULL, "no counters map in: %s", json);
+	snprintf(pat, sizeof(pat), "{\"key\":%d,\"value\":", key);
+	at = strstr(m, pat);
+	ck_assert_msg(at != NULL, "no key %d in: %s", key, m);
+	return strtol(at + strlen(pat), NULL, 10);
+}
+
+struct counts {
+	long calls, sum, retsum;
+};
+
+static struct counts pause_target(struct proc *t)
+{
+	struct counts c = { -1, -1, -1 };
+	char line[128];
+
+	ck_assert_int_eq(write(t->to, "s", 1), 1);
+	ck_assert_int_eq(read_line(t->out, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(
+		sscanf(line, "stopped calls %ld sum %ld retsum %ld", &c.calls, &c.sum, &c.retsum),
+		3);
+	return c;
+}
+
+static void read_target(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, buf, len, (off_t)addr), (ssize_t)len);
+	close(fd);
+}
+
+static uint64_t function_addr(pid_t pid, const char *func)
+{
+	char exe[512], path[64];
+	uint64_t off, addr;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, func, &off, NULL, NULL), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(pid, exe, off, &addr, NULL), 0);
+	return addr;
+}
+
+static void start_target(struct proc *t)
+{
+	char path[600], line[64];
+	char *argv[] = { path, "4", NULL };
+
+	snprintf(path, sizeof(path), "%s/target_calls", fixtures);
+	spawn(t, argv);
+	ck_assert_int_eq(read_line(t->out, line, sizeof(line), 5000), 0);
+}
+
+static void quit_target(struct proc *t)
+{
+	char *out, *err;
+
+	ck_assert_int_eq(write(t->to, "q", 1), 1);
+	ck_assert_int_eq(finish(t, &out, &err), 0);
+	free(out);
+	free(err);
+}
+
+START_TEST(attach_by_pid_counts_exactly)
+{
+	char pid[16], *out, *err, line[256];
+	char *argv[] = { bpfinject,    "-p",
+			 pid,	       obj,
+			 "-a",	       "count_entry=fixture_work",
+			 "-a",	       "count_return=fixture_work",
+			 "--duration", "4",
+			 "--json",     NULL };
+	uint8_t before[32], after[32];
+	struct proc t, b;
+	struct counts c0, c1;
+	uint64_t addr;
+
+	paths();
+	start_target(&t);
+	c0 = pause_target(&t);
+	addr = function_addr(t.pid, "fixture_work");
+	read_target(t.pid, addr, before, sizeof(before));
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, argv);
+	ck_assert_int_eq(read_line(b.err, line, sizeof(line), 10000), 0);
+	ck_assert_msg(strstr(line, "attached 3 probes to process"), "bpfinject said: %s", line);
+	ck_assert_int_eq(write(t.to, "g", 1), 1);
+	usleep(500000);
+	c1 = pause_target(&t);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_int_gt(c1.calls - c0.calls, 100);
+	ck_assert_int_eq(counter(out, 0), c1.calls - c0.calls);
+	ck_assert_int_eq(counter(out, 1), c1.sum - c0.sum);
+	ck_assert_int_eq(counter(out, 2), c1.calls - c0.calls);
+	ck_assert_int_eq(counter(out, 3), c1.retsum - c0.retsum);
+	/* The first call went out through the ring buffer and trace_printk. */
+	ck_assert_msg(strstr(out, "{\"event\":"), "no ring buffer record in: %s", out);
+	ck_assert_msg(strstr(out, "first call, arg"), "no trace_printk line in: %s", out);
+	read_target(t.pid, addr, after, sizeof(after));
+	ck_assert_mem_eq(before, after, sizeof(before));
+	free(out);
+	free(err);
+	quit_target(&t);
+}
+END_TEST
+
+START_TEST(command_probed_from_main)
+{
+	char target[600], outfile[] = "/tmp/bpfi-e2e-XXXXXX", line[128], *out, *err;
+	char *argv[] = { bpfinject, obj,
+			 "-a",	    "count_entry=fixture_work",
+			 "-a",	    "count_return=fixture_work",
+			 "--json",  "--",
+			 target,    "20000",
+			 outfile,   NULL };
+	long calls, sum, retsum;
+	struct proc b;
+	FILE *f;
+	int fd;
+
+	paths();
+	snprintf(target, sizeof(target), "%s/target_early", fixtures);
+	fd = mkstemp(outfile);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	spawn(&b, argv);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	f = fopen(outfile, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(outfile);
+	ck_assert_int_eq(sscanf(line, "calls %ld sum %ld retsum %ld", &calls, &sum, &retsum), 3);
+	ck_assert_int_eq(counter(out, 0), calls);
+	ck_assert_int_eq(counter(out, 1), sum);
+	ck_assert_int_eq(counter(out, 2), calls);
+	ck_assert_int_eq(counter(out, 3), retsum);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(persist_list_detach)
+{
+	char pid[16], *out, *err;
+	char *attach[] = { bpfinject,	"-p", pid, obj, "-a", "count_entry=fixture_work",
+			   "--persist", NULL };
+	char *list[] = { bpfinject, "list", NULL };
+	char *detach[] = { bpfinject, "detach", "-p", pid, NULL };
+	uint8_t before[32], after[32];
+	struct proc t, b;
+	uint64_t addr;
+
+	paths();
+	start_target(&t);
+	addr = function_addr(t.pid, "fixture_work");
+	read_target(t.pid, addr, before, sizeof(before));
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, attach);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_msg(strstr(err, "--persist"), "stderr: %s", err);
+	free(out);
+	free(err);
+	read_target(t.pid, addr, after, sizeof(after));
+	ck_assert_int_eq(after[0], 0xe9); /* the jump stays */
+	spawn(&b, list);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_msg(strstr(out, pid) && strstr(out, "persisted"), "list: %s", out);
+	free(out);
+	free(err);
+	spawn(&b, detach);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_msg(strstr(out, "every patched byte restored"), "detach: %s%s", out, err);
+	free(out);
+	free(err);
+	read_target(t.pid, addr, after, sizeof(after));
+	ck_assert_mem_eq(before, after, sizeof(before));
+	quit_target(&t);
+}
+END_TEST
+
+/* Each error: one line on stderr naming the thing and the reason, a non-zero exit. */
+struct error_case {
+	const char *descr;
+	const char *args[8]; /* after bpfinject; "OBJ" and "PID" are replaced */
+	const char *expect;
+};
+
+static const struct error_case errors[] = {
+	{ "not a pid", { "-p", "0", "OBJ" }, "not a process id" },
+	{ "no such process", { "-p", "999999999", "OBJ" }, "no such process" },
+	{ "a pid that names nothing", { "-p", "DEADPID", "OBJ" }, "no such process" },
+	{ "missing object", { "-p", "PID", "/no/such.bpf.o" }, "/no/such.bpf.o" },
+	{ "unknown function",
+	  { "-p", "PID", "OBJ", "-a", "count_entry=no_such_function" },
+	  "no_such_function" },
+	{ "unknown program", { "-p", "PID", "OBJ", "-a", "nope=fixture_work" }, "no such program" },
+	{ "no target", { "OBJ" }, "no target" },
+	{ "detach from a process without programs",
+	  { "detach", "-p", "PID" },
+	  "carries no bpfinject programs" },
+};
+
+START_TEST(errors_are_one_line)
+{
+	const struct error_case *c = &errors[_i];
+	char *argv[12] = { bpfinject }, pid[16], dead[16], *out, *err;
+	struct proc t, b;
+	pid_t d;
+	int n = 1, rc;
+
+	paths();
+	start_target(&t);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	d = fork();
+	if (d == 0)
+		_exit(0);
+	waitpid(d, NULL, 0);
+	snprintf(dead, sizeof(dead), "%d", d);
+	for (int i = 0; i < 8 && c->args[i]; i++) {
+		const char *a = c->args[i];
+
+		argv[n++] = !strcmp(a, "OBJ")	    ? obj
+			    : !strcmp(a, "PID")	    ? pid
+			    : !strcmp(a, "DEADPID") ? dead
+						    : (char *)a;
+	}
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc != 0, "%s: exit 0", c->descr);
+	ck_assert_msg(strstr(err, c->expect), "%s: stderr was: %s", c->descr, err);
+	ck_assert_msg(strncmp(err, "bpfinject: ", 11) == 0 &&
+			      strchr(err, '\n') == err + strlen(err) - 1,
+		      "%s: not one line: %s", c->descr, err);
+	free(out);
+	free(err);
+	/* The target was left as it was. */
+	pause_target(&t);
+	quit_target(&t);
+}
+END_TEST
+
+Suite *e2e_suite(void);
+Suite *e2e_suite(void)
+{
+	Suite *s = suite_create("e2e");
+	TCase *tc = tcase_create("cli");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, attach_by_pid_counts_exactly);
+	tcase_add_test(tc, command_probed_from_main);
+	tcase_add_test(tc, persist_list_detach);
+	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
+	suite_add_tcase(s, tc);
+	return s;
+}
