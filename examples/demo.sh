@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The demo at this stage (run by `./dev demo` after building into build/): the bundled
-# uprobe example disassembled and checked, then run in-process through PROG_TEST_RUN with a
-# struct pt_regs whose first argument we choose, by the JIT and by the interpreter, showing
-# its histogram, its per-argument hash map, its globals and its trace_printk output.
-# Later issues inject the same object into a live process instead.
+# The demo (run by `./dev demo` after building into build/):
+#  1. a bundled service starts; bpfinject attaches an example to it while it runs: a
+#     histogram of the sizes it asks malloc for, and the latency of one of its functions
+#     (entry and return probes), printing slow calls; after a few seconds it detaches,
+#     restoring every byte, and the service goes on;
+#  2. the bundled uprobe example checked, disassembled and run in-process through
+#     PROG_TEST_RUN with a struct pt_regs of our choosing, by the JIT and the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,12 +14,19 @@ build=${BPFI_BUILD_DIR:-build}
 bpfinject=$build/cli/bpfinject
 hist=$build/examples/hist.bpf.o
 ringbuf=$build/examples/ringbuf.bpf.o
-for f in "$bpfinject" "$hist" "$ringbuf"; do
+latency=$build/examples/service_latency.bpf.o
+service=$build/examples/demo_service
+for f in "$bpfinject" "$hist" "$ringbuf" "$latency" "$service"; do
 	[ -e "$f" ] || { echo "demo: $f is missing: build first (ninja -C $build)" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+service_pid=
+cleanup() {
+	[ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 # A 168-byte x86-64 struct pt_regs with di (offset 112: the first argument) set to $2.
 write_regs() {
@@ -44,7 +53,25 @@ run() {
 write_regs "$tmp/regs-1000.bin" 1000
 write_regs "$tmp/regs-path.bin" 0
 
-echo "bpfinject demo: eBPF programs checked, JIT-compiled and run in userspace, no kernel eBPF"
+echo "bpfinject demo: eBPF programs checked, JIT-compiled and run inside a live process"
+echo
+echo "== 1. A live service, probed while it runs"
+"$service" 3 >"$tmp/service.log" &
+service_pid=$!
+sleep 1.2
+echo "service pid $service_pid: $(tail -n 1 "$tmp/service.log")"
+run -p "$service_pid" "$latency" -a request_enter=handle_request -a request_exit=handle_request \
+	--duration 3
+sleep 1.2
+echo
+echo "after detach, the service is still running: $(tail -n 1 "$tmp/service.log")"
+kill -0 "$service_pid" && echo "(process $service_pid alive)"
+kill "$service_pid"
+wait "$service_pid" 2>/dev/null || true
+service_pid=
+
+echo
+echo "== 2. The same machinery in-process: check, disassemble, run through PROG_TEST_RUN"
 run dump -d "$hist"
 run test-run "$hist" hist_arg --ctx-in "$tmp/regs-1000.bin" --repeat 100000
 # The same with the interpreter, for the time per run (sed reads everything: no SIGPIPE).
