@@ -25,6 +25,7 @@
 
 #define MAX_TARGETS	 64
 #define MAX_ATTACH_SPECS 32
+#define MAX_LINKS	 256
 
 static volatile sig_atomic_t stop_requested;
 
@@ -40,6 +41,8 @@ struct run_args {
 	const char *event_type;
 	const char *attach[MAX_ATTACH_SPECS]; /* PROG=[PATH:]FUNC[+OFF] */
 	unsigned int nr_attach;
+	struct bpf_link *links[MAX_LINKS]; /* what libbpf attached, destroyed at exit */
+	unsigned int nr_links;
 };
 
 struct events {
@@ -107,6 +110,16 @@ static void on_perf_lost(void *cookie, int cpu, __u64 n)
 		(unsigned long long)n);
 }
 
+static int keep_link(struct run_args *a, struct bpf_link *link)
+{
+	if (a->nr_links == MAX_LINKS) {
+		bpf_link__destroy(link);
+		return cli__err("attach", "more than %d attachments", MAX_LINKS);
+	}
+	a->links[a->nr_links++] = link;
+	return 0;
+}
+
 /* The executable -a FUNC refers to when it names no file: CMD's, or the first target's. */
 static int default_exe(const struct run_args *a, char *path, size_t size)
 {
@@ -141,11 +154,12 @@ static int default_exe(const struct run_args *a, char *path, size_t size)
 }
 
 /* -a PROG=[PATH:]FUNC[+OFF]: a uprobe for a program whose section names no target. */
-static int attach_spec(struct bpf_object *obj, const char *spec, const struct run_args *a)
+static int attach_spec(struct bpf_object *obj, const char *spec, struct run_args *a)
 {
 	char path[512] = "", func[256] = "", *prog_name, *eq, *colon, *plus;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_program *prog;
+	struct bpf_link *link;
 	unsigned long off = 0;
 	char buf[512];
 
@@ -175,18 +189,20 @@ static int attach_spec(struct bpf_object *obj, const char *spec, const struct ru
 		return cli__err(spec, "no file named, and the target's executable was not found");
 	uo.func_name = func;
 	uo.retprobe = !strncmp(bpf_program__section_name(prog), "uretprobe", 9);
-	if (!bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo)) {
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
+	if (!link) {
 		const char *why = cli__libbpf_last_warning();
 
 		return cli__err(spec, "%s", why[0] ? why : strerror(errno));
 	}
-	return 0;
+	return keep_link(a, link);
 }
 
 /* Attaches what libbpf can attach by section name; the runtime records it. */
-static int attach_programs(struct cli_obj *o, const struct run_args *a)
+static int attach_programs(struct cli_obj *o, struct run_args *a)
 {
 	struct bpf_program *prog;
+	struct bpf_link *link;
 
 	for (unsigned int i = 0; i < a->nr_attach; i++) {
 		if (attach_spec(o->obj, a->attach[i], a))
@@ -205,12 +221,15 @@ static int attach_programs(struct cli_obj *o, const struct run_args *a)
 			continue;
 		}
 		cli__libbpf_clear();
-		if (!bpf_program__attach(prog)) {
+		link = bpf_program__attach(prog);
+		if (!link) {
 			const char *why = cli__libbpf_last_warning();
 
 			return cli__err(bpf_program__name(prog), "cannot attach '%s': %s", sec,
 					why[0] ? why : strerror(errno));
 		}
+		if (keep_link(a, link))
+			return EXIT_FAILURE;
 	}
 	return 0;
 }
@@ -507,6 +526,8 @@ int cli__cmd_attach(int argc, char **argv)
 			ret = cts[i].exit_status;
 	}
 out:
+	for (unsigned int i = 0; i < a.nr_links; i++)
+		bpf_link__destroy(a.links[i]);
 	for (unsigned int i = 0; i < nr_pbs; i++)
 		perf_buffer__free(pbs[i]);
 	ring_buffer__free(rb);

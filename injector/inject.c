@@ -524,6 +524,8 @@ int bpfi_target_commit(struct bpfi_target *t, struct bpfi_log *log)
 			ps->site->patched = 1;
 		}
 	}
+	if (!err) /* syscall sites (inject_syscalls.c), in the same stop */
+		err = inject__syscalls_commit(t, log);
 	if (t->inj)
 		resume(t);
 	if (err)
@@ -549,6 +551,12 @@ int bpfi_target_restore(struct bpfi_target *t, struct bpfi_log *log)
 			ps->site->patched = 0;
 		} else if (!first)
 			first = err;
+	}
+	if (!err) { /* syscall sites (inject_syscalls.c), in the same stop */
+		int sc_err = inject__syscalls_restore(t, log);
+
+		if (!first)
+			first = sc_err;
 	}
 	if (t->inj)
 		resume(t);

@@ -63,6 +63,9 @@ struct pending_site {
 	bool patched;
 };
 
+/* Modules a target may have mapped executable whose syscall sites are reported. */
+#define SC_MAX_MODULES 64
+
 struct bpfi_target {
 	pid_t pid;
 	unsigned int timeout_ms;
@@ -78,7 +81,16 @@ struct bpfi_target {
 	unsigned int nr_areas;
 	struct pending_site *sites;
 	unsigned int nr_sites;
+	/* Syscall tracepoints (inject_syscalls.c): what was found per module. The sites
+	 * themselves live in the block (block->sc.sites), so a fresh session can restore them. */
+	struct bpfi_syscall_module sc_mods[SC_MAX_MODULES];
+	unsigned int nr_sc_mods;
 };
+
+/* inject_syscalls.c: called by bpfi_target_commit() / bpfi_target_restore() while every
+ * thread is stopped; no-ops for a target without syscall sites. */
+int inject__syscalls_commit(struct bpfi_target *t, struct bpfi_log *log);
+int inject__syscalls_restore(struct bpfi_target *t, struct bpfi_log *log);
 
 /* ptrace.c */
 int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);

@@ -7,6 +7,7 @@
  * Freestanding: part of the stub.
  */
 #include "dispatch.h"
+#include "thread_state.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,45 +19,6 @@
 #define PT_IP 16
 #define PT_SP 19
 
-/* The thread pointer: %fs:0 is the TCB's self pointer on x86-64 (glibc and musl alike). */
-static inline uint64_t thread_pointer(void)
-{
-	uint64_t tp;
-
-	__asm__("mov %%fs:0, %0" : "=r"(tp));
-	return tp;
-}
-
-/*
- * Finds or claims this thread's slot: open addressing on the thread pointer, claimed with a
- * compare-and-swap so two new threads never share one. Slots of exited threads stay claimed
- * (glibc reuses thread control blocks, and so the slots) — a full table means misses, not
- * failures.
- */
-static struct bpfi_thread_state *thread_state(const struct bpfi_target_hdr *t)
-{
-	struct bpfi_thread_state *tab = (struct bpfi_thread_state *)(uintptr_t)t->threads;
-	uint64_t key = thread_pointer();
-	uint32_t h = (uint32_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 40);
-
-	for (uint32_t n = 0; n < BPFI_MAX_THREADS; n++) {
-		struct bpfi_thread_state *ts = &tab[(h + n) & (BPFI_MAX_THREADS - 1)];
-		uint64_t cur = atomic_load_explicit(&ts->key, memory_order_relaxed);
-
-		if (cur == key)
-			return ts;
-		if (cur)
-			continue;
-		/* Only this thread writes its slot after the claim; relaxed is enough. */
-		if (atomic_compare_exchange_strong_explicit(
-			    &ts->key, &cur, key, memory_order_relaxed, memory_order_relaxed))
-			return ts;
-		if (cur == key)
-			return ts;
-	}
-	return 0;
-}
-
 /* Frames whose stack slot is at or below @sp belong to functions that already left. */
 static void drop_stale_frames(struct bpfi_thread_state *ts, uint64_t sp)
 {
@@ -67,8 +29,8 @@ static void drop_stale_frames(struct bpfi_thread_state *ts, uint64_t sp)
 uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 {
 	const struct bpfi_target_hdr *t = (const struct bpfi_target_hdr *)(uintptr_t)site->block;
-	struct bpfi_thread_state *ts = thread_state(t);
-	uint64_t sp = regs[PT_SP];
+	struct bpfi_thread_state *ts = stub_thread_state(t);
+	uint64_t sp = regs[PT_SP], overridden = 0;
 
 	if (!ts || ts->depth) {
 		atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
@@ -78,6 +40,11 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_entry && i < BPFI_SITE_MAX_PROGS; i++)
 		((bpfi_jit_fn)(uintptr_t)site->entry_progs[i])((uint64_t)(uintptr_t)regs, 0);
+	/* bpf_override_return marked ip, as the kernel does: the function will not run. */
+	if (regs[PT_IP] == BPFI_OVERRIDE_IP) {
+		regs[PT_IP] = site->addr;
+		overridden = 1;
+	}
 	if (site->nr_return) {
 		drop_stale_frames(ts, sp);
 		if (ts->nr_frames < BPFI_URETPROBE_DEPTH) {
@@ -93,7 +60,7 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 		}
 	}
 	ts->depth--;
-	return 0;
+	return overridden;
 }
 
 /*
@@ -103,7 +70,7 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
  */
 uint64_t stub_dispatch_return(uint64_t *regs, const struct bpfi_target_hdr *t)
 {
-	struct bpfi_thread_state *ts = thread_state(t);
+	struct bpfi_thread_state *ts = stub_thread_state(t);
 	struct bpfi_shadow_frame f;
 	struct bpfi_site *site;
 

@@ -34,6 +34,7 @@ void bpfi_helpers_fill(bpfi_helper_fn *table)
 	table[25] = stub__perf_event_output;
 	table[35] = stub__get_current_task;
 	table[45] = stub__probe_read_str;
+	table[58] = stub__override_return;
 	table[67] = stub__get_stack;
 	table[80] = stub__get_current_cgroup_id;
 	table[109] = stub__send_signal;
@@ -94,6 +95,8 @@ const char *bpfi_helper_name(int32_t id)
 		return "bpf_get_current_task";
 	case 45:
 		return "bpf_probe_read_str";
+	case 58:
+		return "bpf_override_return";
 	case 67:
 		return "bpf_get_stack";
 	case 80:

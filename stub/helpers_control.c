@@ -9,6 +9,7 @@
 #include <bpfinject/helpers.h>
 #include <bpfinject/maps.h>
 #include <bpfinject/sys.h>
+#include <bpfinject/target.h>
 
 #include "stub_internal.h"
 
@@ -75,4 +76,31 @@ STUB_HELPER(loop)
 			return i + 1;
 	}
 	return i;
+}
+
+/*
+ * bpf_override_return(ctx, rc). The word at 72 says what @ctx is (target.h): a syscall enter
+ * record gets the result the syscall returns instead of running; an exit record cannot
+ * (-EINVAL: it already ran); anything else is a pt_regs at a function entry, where, as the
+ * kernel does for kprobes, ax takes rc and ip a marker that makes the dispatch return at once.
+ */
+STUB_HELPER(override_return)
+{
+	uint64_t *ctx = (uint64_t *)(uintptr_t)r1;
+
+	if (!ctx)
+		return stub_err(-BPFI_EINVAL);
+	switch (ctx[9]) {
+	case BPFI_SC_CTX_ENTER:
+	case BPFI_SC_CTX_OVERRIDDEN:
+		ctx[8] = r2; /* override_ret */
+		ctx[9] = BPFI_SC_CTX_OVERRIDDEN;
+		return 0;
+	case BPFI_SC_CTX_EXIT:
+		return stub_err(-BPFI_EINVAL);
+	default:
+		ctx[10] = r2; /* pt_regs->ax */
+		ctx[16] = BPFI_OVERRIDE_IP; /* pt_regs->ip */
+		return 0;
+	}
 }

@@ -93,6 +93,7 @@ STUB_HELPER(trace_printk);
 STUB_HELPER(tail_call);
 STUB_HELPER(get_stack);
 STUB_HELPER(loop);
+STUB_HELPER(override_return);
 
 #pragma GCC visibility pop
 

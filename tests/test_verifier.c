@@ -1279,79 +1279,128 @@ static const char *fuzz_run(const struct bpf_insn *insns, uint32_t cnt, struct f
 	return "did not stop";
 }
 
-/* A random program over r0-r5, the context, the stack and a map value. */
+/*
+ * A random program: scalars in r0 and r2-r5, pointers in r6 (stack), r7 (map value), r8
+ * (context) and r9 (stack), moved by bounded and unbounded scalars, then dereferenced near
+ * the edges of their regions, with branches and short counted loops in between.
+ */
 static uint32_t fuzz_gen(struct bpf_insn *p, uint64_t *rs)
 {
 	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,   BPF_AND,
 				       BPF_LSH, BPF_RSH, BPF_MOD, BPF_XOR, BPF_ARSH, BPF_MOV };
 	static const uint8_t sizes[] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+	static const uint8_t scalars[] = { 0, 2, 3, 4, 5 };
 	static const int32_t imms[] = {
 		0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 63, -1, -8, -16, 100, 255
 	};
+	/* per pointer register: the offsets worth trying (just inside and just outside) */
+	static const int16_t lo[] = { -520, -40, -8, -40 }, span[] = { 528, 80, 80, 80 };
 	uint32_t n = 0, k;
 
-	for (k = 0; k <= 5; k++)
-		if (k != BPFI_REG_1)
-			p[n++] = BPF_MOV64_IMM(k, imms[fuzz_rand(rs) % 16]);
+	for (k = 0; k < sizeof(scalars); k++)
+		p[n++] = BPF_MOV64_IMM(scalars[k], imms[fuzz_rand(rs) % 16]);
+	p[n++] = BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_10);
+	p[n++] = BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, BPFI_REG_7, BPF_PSEUDO_MAP_VALUE, 0,
+			      FD_DATA);
+	p[n++] = BPF_RAW_INSN(0, 0, 0, 0, 0);
+	p[n++] = BPF_MOV64_REG(BPFI_REG_8, BPFI_REG_1);
+	p[n++] = BPF_MOV64_REG(BPFI_REG_9, BPFI_REG_10);
+	p[n++] = BPF_ALU64_IMM(BPF_ADD, BPFI_REG_9, -32);
 	for (k = 0; k < FUZZ_LEN; k++) {
 		uint64_t r = fuzz_rand(rs);
-		uint8_t dst = (uint8_t)(r % 6), src = (uint8_t)((r >> 8) % 6),
-			sz = sizes[(r >> 16) % 4];
-		int32_t imm = imms[(r >> 20) % 16];
-		int16_t off = (int16_t)((int)((r >> 24) % 80) - 72);
-		uint8_t base = (r >> 32) % 3 == 0 ? BPFI_REG_10 : src;
+		uint8_t dst = scalars[r % 5], src = scalars[(r >> 4) % 5], pi = (r >> 8) % 4;
+		uint8_t ptr = (uint8_t)(BPFI_REG_6 + pi), sz = sizes[(r >> 12) % 4];
+		int32_t imm = imms[(r >> 16) % 16];
+		int16_t off =
+			(int16_t)((lo[pi] + (int)((r >> 20) % (uint64_t)span[pi])) &
+				  ~((1 << (BPF_SIZE(sz) >> 3 == 3 ? 0 : 3 - (BPF_SIZE(sz) >> 3))) -
+				    1));
+		uint8_t op = ops[(r >> 32) % 12];
+		bool is64 = (r >> 36) % 2;
 
-		switch ((r >> 40) % 10) {
+		switch ((r >> 40) % 12) {
 		case 0:
-			p[n++] = BPF_MOV64_REG(dst, (r >> 44) % 2 ? BPFI_REG_10 : BPFI_REG_1);
-			break;
 		case 1:
-		case 2: {
-			uint8_t op = ops[(r >> 44) % 12];
-
-			if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) && imm < 0)
-				imm = 3;
+			if (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH)
+				imm &= is64 ? 63 : 31;
 			if ((op == BPF_DIV || op == BPF_MOD) && !imm)
 				imm = 2;
-			p[n++] = (r >> 50) % 2 ? BPF_ALU64_IMM(op, dst, imm)
-					       : BPF_ALU32_IMM(op, dst, imm);
+			p[n++] = is64 ? BPF_ALU64_IMM(op, dst, imm) : BPF_ALU32_IMM(op, dst, imm);
 			break;
-		}
+		case 2:
+			p[n++] = is64 ? BPF_ALU64_REG(op, dst, src) : BPF_ALU32_REG(op, dst, src);
+			break;
 		case 3:
-			p[n++] = BPF_ALU64_REG(ops[(r >> 44) % 12], dst, src);
-			break;
 		case 4:
-			p[n++] = BPF_LDX_MEM(sz, dst, base, off);
+			p[n++] = BPF_LDX_MEM(sz, dst, ptr, off);
 			break;
 		case 5:
-			p[n++] = (r >> 44) % 2 ? BPF_ST_MEM(sz, base, off, imm)
-					       : BPF_STX_MEM(sz, base, src, off);
+			p[n++] = (r >> 44) % 2 ? BPF_ST_MEM(sz, ptr, off, imm)
+					       : BPF_STX_MEM(sz, ptr, src, off);
 			break;
 		case 6:
+			p[n++] = BPF_ALU64_REG((r >> 44) % 4 ? BPF_ADD : BPF_SUB, ptr, src);
+			break;
 		case 7:
-			p[n++] = BPF_RAW_INSN(((r >> 44) % 2 ? BPF_JMP : BPF_JMP32) |
-						      jmp_ops[(r >> 46) % sizeof(jmp_ops)] | BPF_K,
-					      dst, 0, (int16_t)((r >> 52) % 4), imm);
+			p[n++] = BPF_ALU64_IMM(BPF_AND, dst, imms[(r >> 44) % 11]);
 			break;
 		case 8:
-			/* A short loop back, or a jump over the next few. */
-			p[n++] = BPF_JMP_IMM(BPF_JLT, dst, imm, (int16_t)((r >> 44) % 2 ? -2 : 2));
+		case 9:
+			p[n++] = BPF_RAW_INSN(((r >> 44) % 2 ? BPF_JMP : BPF_JMP32) |
+						      jmp_ops[(r >> 46) % sizeof(jmp_ops)] | BPF_K,
+					      dst, 0, (int16_t)((r >> 52) % 5), imm);
 			break;
-		default:
-			p[n++] = BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_VALUE,
-					      0, FD_DATA);
-			p[n++] = BPF_RAW_INSN(0, 0, 0, 0, (int32_t)((r >> 44) % 32));
+		case 10: /* a counted loop: dst = 0; dst += 1; if dst < imm goto -2 */
+			p[n++] = BPF_MOV64_IMM(dst, 0);
+			p[n++] = BPF_ALU64_IMM(BPF_ADD, dst, 1);
+			p[n++] = BPF_JMP_IMM(BPF_JLT, dst, imm & 15, -2);
+			break;
+		default: /* back to the start of its region */
+			if (pi == 1) {
+				p[n++] = BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, ptr,
+						      BPF_PSEUDO_MAP_VALUE, 0, FD_DATA);
+				p[n++] = BPF_RAW_INSN(0, 0, 0, 0, imm & 31);
+			} else {
+				p[n++] = BPF_MOV64_REG(ptr, pi == 2 ? BPFI_REG_1 : BPFI_REG_10);
+			}
 			break;
 		}
 	}
 	p[n++] = BPF_MOV64_IMM(BPFI_REG_0, 0);
 	p[n++] = BPF_EXIT_INSN();
+	/* Keep jumps inside the program and off second slots: the CFG pass is not the target. */
+	for (k = 0; k < n; k++) {
+		int64_t t;
+
+		if (BPF_CLASS(p[k].code) != BPF_JMP && BPF_CLASS(p[k].code) != BPF_JMP32)
+			continue;
+		if (BPF_OP(p[k].code) == BPF_EXIT)
+			continue;
+		t = (int64_t)k + 1 + p[k].off;
+		t = t < 0 ? 0 : t > (int64_t)n - 2 ? (int64_t)n - 2 : t;
+		if (t && bpfi_insn_is_ldimm64(&p[t - 1]) && p[t].code == 0)
+			t--;
+		p[k].off = (int16_t)(t - (int64_t)k - 1);
+	}
 	return n;
+}
+
+/* The failing program, for a table entry (and its trace, to see what the check believed). */
+static void fuzz_dump(const struct bpf_insn *p, uint32_t n)
+{
+	static char trace[1 << 20];
+	uint32_t k;
+
+	for (k = 0; k < n; k++)
+		fprintf(stderr, "  BPF_RAW_INSN(0x%02x, %u, %u, %d, %d),\n", p[k].code,
+			p[k].dst_reg, p[k].src_reg, p[k].off, p[k].imm);
+	check_prog(p, n, 0, FUZZ_CTX_SIZE, trace, sizeof(trace), BPFI_LOG_TRACE);
+	fputs(trace, stderr);
 }
 
 START_TEST(soundness_fuzz)
 {
-	struct bpf_insn prog[2 * FUZZ_LEN + 8];
+	struct bpf_insn prog[3 * FUZZ_LEN + 16];
 	struct fuzz_vm *vm = malloc(sizeof(*vm));
 	uint64_t rs = 0x9e3779b97f4a7c15ULL + (uint64_t)_i;
 	int k, accepted = 0;
@@ -1380,6 +1429,8 @@ START_TEST(soundness_fuzz)
 				vm->stack[b] = (uint8_t)fuzz_rand(&rs);
 			memset(vm->value, (int)(fuzz_rand(&rs) & 0xff), sizeof(vm->value));
 			bad = fuzz_run(prog, n, vm);
+			if (bad)
+				fuzz_dump(prog, n);
 			if (bad)
 				ck_abort_msg("program %d (seed %d) accepted but: %s", k, _i, bad);
 		}

@@ -460,6 +460,72 @@ int bpfi_sctramp_patch(const struct bpfi_syscall_site *site, const uint8_t *wind
 
 /* ---- end of syscall tracepoints ---- */
 
+/* ---- Syscall tracepoints in a target (issue 4): programs, sites planned and committed ---- */
+
+/**
+ * @brief **bpfi_target_add_syscall_prog()** runs @prog_fn (a bpfi_jit_fn in the target) on
+ * syscalls/sys_enter_X (@exit false) or sys_exit_X (@exit true) of syscall number @nr, or on
+ * raw_syscalls/sys_enter / sys_exit when @nr is -1. The record's common_type is the event id
+ * read from tracefs when readable, else the built-in one. Runs once sites are planned
+ * (bpfi_target_plan_syscalls()) and committed (bpfi_target_commit()).
+ * @return 0, -ENOENT (no such syscall, or it has no tracepoint), -E2BIG (too many programs)
+ */
+int bpfi_target_add_syscall_prog(struct bpfi_target *t, long nr, bool exit, uint64_t prog_fn,
+				 struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_target_add_syscall_event()** the same, for a tracepoint named as the runtime
+ * records it: @name "syscalls:sys_enter_openat", "syscalls/sys_exit_read",
+ * "raw_syscalls:sys_enter"; with @name NULL, by tracefs event id @id (the perf attr config).
+ * @return 0, -ENOENT "no syscall tracepoint ..." or as bpfi_target_add_syscall_prog()
+ */
+int bpfi_target_add_syscall_event(struct bpfi_target *t, const char *name, uint32_t id,
+				  uint64_t prog_fn, struct bpfi_log *log);
+
+/* Distinct reasons kept per module, each with a count and the first address. */
+#define BPFI_SC_REPORT_REASONS 6
+
+/**
+ * struct bpfi_syscall_module - what became of the syscall sites of one mapped module.
+ * @found:     `syscall` instructions in its executable mapping
+ * @planned:   sites given a trampoline (bpfi_target_plan_syscalls())
+ * @rewritten: sites patched by bpfi_target_commit()
+ * @why:       reasons the others were not, most frequent first after commit
+ */
+struct bpfi_syscall_module {
+	char path[256];
+	uint64_t bias;
+	unsigned int found;
+	unsigned int planned;
+	unsigned int rewritten;
+	unsigned int nr_why;
+	struct {
+		const char *reason;
+		unsigned int count;
+		uint64_t first_addr;
+	} why[BPFI_SC_REPORT_REASONS];
+};
+
+/**
+ * @brief **bpfi_target_plan_syscalls()** finds the `syscall` instructions of every module
+ * the target has mapped executable (the executable, ld.so, libc, other libraries; not the
+ * vDSO, not bpfinject's own code), builds a trampoline within ±2 GiB of each one that can be
+ * rewritten safely, and plans its jump: bpfi_target_commit() writes them in the same stop as
+ * uprobes, skipping (and reporting) a site a thread is inside at that moment;
+ * bpfi_target_restore() puts every byte back. Calling it again plans only modules mapped
+ * since (dlopen). @return 0, or a negative errno with one line in @log
+ */
+int bpfi_target_plan_syscalls(struct bpfi_target *t, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_target_syscall_report()** the modules seen so far, with their counts.
+ * Valid until the next plan or close. @return the number of modules
+ */
+size_t bpfi_target_syscall_report(const struct bpfi_target *t,
+				  const struct bpfi_syscall_module **ret_modules);
+
+/* ---- end of syscall tracepoints in a target ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,6 +73,87 @@ struct bpfi_thread_state {
 	struct bpfi_shadow_frame frames[BPFI_URETPROBE_DEPTH];
 };
 
+/*
+ * Syscall tracepoints (issue 4): the programs of every sys_enter_X / sys_exit_X event by
+ * syscall number, those of raw_syscalls/sys_enter and sys_exit, and the rewritten sites.
+ * Site trampolines call the stub's syscall dispatchers with the block as their cookie.
+ */
+#define BPFI_SC_NR_MAX	  512 /* syscall numbers below this (x86-64 has < 470) */
+#define BPFI_SC_MAX_PROGS 8 /* programs per event */
+#define BPFI_SC_MAX_SITES 8192 /* rewritten syscall sites per target */
+
+struct bpfi_sc_event {
+	_Atomic uint32_t nr_progs; /* published after progs[] */
+	uint32_t id; /* the tracefs event id: the record's common_type */
+	uint64_t progs[BPFI_SC_MAX_PROGS]; /* bpfi_jit_fn in the target */
+};
+
+/* One rewritten window; the block keeps its bytes so any bpfinject can restore it. */
+struct bpfi_sc_site {
+	uint64_t addr; /* start of the window: where the jump goes */
+	uint64_t syscall_addr; /* the `syscall` instruction */
+	uint8_t orig[8]; /* the window's first BPFI_PATCH_LEN bytes as they were */
+	uint8_t jump[8]; /* `jmp rel32` to the site's trampoline */
+	uint8_t win_len; /* bytes of whole instructions up to and including the `syscall` */
+	uint8_t restart_safe; /* the jump leaves the `syscall` itself intact */
+	uint16_t module; /* index in the host's module report */
+	uint32_t state; /* BPFI_SC_SITE_* */
+};
+
+#define BPFI_SC_SITE_PLANNED 0
+#define BPFI_SC_SITE_PATCHED 1
+#define BPFI_SC_SITE_SKIPPED 2 /* found unsafe at commit (a thread inside it) */
+#define BPFI_SC_SITE_RESTORED 3
+
+struct bpfi_sc_table {
+	_Atomic uint64_t misses; /* events skipped: recursion, no thread slot */
+	uint32_t nr_sites;
+	uint32_t pad;
+	struct bpfi_sc_event raw_enter; /* raw_syscalls/sys_enter */
+	struct bpfi_sc_event raw_exit; /* raw_syscalls/sys_exit */
+	struct bpfi_sc_event enter[BPFI_SC_NR_MAX]; /* syscalls/sys_enter_X by number */
+	struct bpfi_sc_event exit[BPFI_SC_NR_MAX]; /* syscalls/sys_exit_X by number */
+	struct bpfi_sc_site sites[BPFI_SC_MAX_SITES];
+};
+
+/*
+ * The tracefs sys_enter record as site trampolines build it (the same layout as struct
+ * bpfi_syscall_enter_rec in injector.h, which the stub cannot include), then the override
+ * answer and a word that tells bpf_override_return which context it was given.
+ */
+struct bpfi_sc_enter_ctx {
+	uint16_t common_type;
+	uint8_t common_flags;
+	uint8_t common_preempt_count;
+	int32_t common_pid;
+	int64_t nr;
+	uint64_t args[6];
+	int64_t override_ret; /* at 64 */
+	uint64_t kind; /* at 72: BPFI_SC_CTX_* (a pt_regs has r8 there) */
+};
+
+struct bpfi_sc_exit_ctx {
+	uint16_t common_type;
+	uint8_t common_flags;
+	uint8_t common_preempt_count;
+	int32_t common_pid;
+	int64_t nr;
+	int64_t ret;
+	uint64_t pad[5];
+	uint64_t kind; /* at 72 */
+};
+
+/*
+ * bpf_override_return(ctx, rc) tells its context by the word at 72: a syscall enter record
+ * (the syscall does not run, it returns rc), an exit record (refused), else a pt_regs: as
+ * the kernel does for kprobes, ax = rc and ip = a marker the uprobe dispatch turns into
+ * "return now". Values no register plausibly holds by chance.
+ */
+#define BPFI_SC_CTX_ENTER      0x5ca11e7e0e47e200ULL
+#define BPFI_SC_CTX_OVERRIDDEN 0x5ca11e7e0e47e201ULL
+#define BPFI_SC_CTX_EXIT       0x5ca11e7e0e47e202ULL
+#define BPFI_OVERRIDE_IP       0xffffffffffffbad0ULL /* never a user address */
+
 struct bpfi_target_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -90,6 +171,7 @@ struct bpfi_target_hdr {
 	_Atomic uint32_t nr_sites;
 	uint32_t pad;
 	struct bpfi_site sites[BPFI_MAX_SITES];
+	struct bpfi_sc_table sc; /* syscall tracepoints */
 };
 
 /* The stub's header at offset 0 of its image: where its entry points are. */
@@ -104,6 +186,8 @@ struct bpfi_stub_header {
 	uint32_t dispatch_return; /* uint64_t (struct pt_regs *, struct bpfi_target_hdr *) */
 	uint32_t tail_call_target; /* bpfi_tail_call_target */
 	uint32_t interp_run; /* bpfi_interp_run */
+	uint32_t syscall_enter; /* uint64_t (struct bpfi_sc_enter_ctx *, struct bpfi_target_hdr *) */
+	uint32_t syscall_exit; /* void (struct bpfi_sc_exit_ctx *, struct bpfi_target_hdr *) */
 };
 
 #endif

@@ -17,5 +17,7 @@ stub_header:
 	.long	stub_dispatch_return - stub_header	/* dispatch_return */
 	.long	bpfi_tail_call_target - stub_header	/* tail_call_target */
 	.long	bpfi_interp_run - stub_header	/* interp_run */
+	.long	stub_syscall_enter - stub_header	/* syscall_enter */
+	.long	stub_syscall_exit - stub_header	/* syscall_exit */
 
 	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What syscall site trampolines call (DESIGN.md D5, D9): run the programs of sys_enter_X /
+ * sys_exit_X for the record's number and those of raw_syscalls, on the tracefs-layout record
+ * with its common header filled in as the kernel fills it, under the per-thread recursion
+ * guard the uprobe dispatch uses. Freestanding: part of the stub.
+ */
+#include "dispatch_syscall.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <bpfinject/sys.h>
+#include <bpfinject/target.h>
+
+#include "thread_state.h"
+
+/* The event of @nr in @tab, or NULL when the number is out of the table. */
+static inline const struct bpfi_sc_event *event_of(const struct bpfi_sc_event *tab, int64_t nr)
+{
+	return (uint64_t)nr < BPFI_SC_NR_MAX ? &tab[nr] : 0;
+}
+
+/* Programs published so far (acquire: their addresses are visible before the count). */
+static inline uint32_t nr_progs(const struct bpfi_sc_event *ev)
+{
+	uint32_t n = ev ? atomic_load_explicit(&ev->nr_progs, memory_order_acquire) : 0;
+
+	return n < BPFI_SC_MAX_PROGS ? n : BPFI_SC_MAX_PROGS;
+}
+
+static inline void run(const struct bpfi_sc_event *ev, uint32_t n, void *ctx)
+{
+	for (uint32_t i = 0; i < n; i++)
+		((bpfi_jit_fn)(uintptr_t)ev->progs[i])((uint64_t)(uintptr_t)ctx, 0);
+}
+
+/*
+ * This thread's slot with the guard taken, or NULL (counted as a miss): a program is already
+ * running on this thread (a signal handler's syscall, a helper reaching a hooked site), or
+ * no slot is free. common_pid is the thread's id, as the kernel's current->pid.
+ */
+static struct bpfi_thread_state *enter_guard(struct bpfi_target_hdr *t)
+{
+	struct bpfi_thread_state *ts = stub_thread_state(t);
+
+	if (!ts || ts->depth) {
+		atomic_fetch_add_explicit(&t->sc.misses, 1, memory_order_relaxed);
+		return 0;
+	}
+	ts->depth++;
+	if (!ts->tid)
+		ts->tid = (uint32_t)bpfi_syscall0(BPFI_NR_gettid);
+	return ts;
+}
+
+/*
+ * Returns non-zero when a program called bpf_override_return: the trampoline then skips the
+ * syscall and returns rec->override_ret. rec->nr is never changed (the exit record reuses it).
+ */
+uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
+{
+	const struct bpfi_sc_event *ev = event_of(t->sc.enter, rec->nr);
+	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_enter);
+	struct bpfi_thread_state *ts;
+
+	if (!n && !nraw)
+		return 0;
+	ts = enter_guard(t);
+	if (!ts)
+		return 0;
+	rec->common_pid = (int32_t)ts->tid;
+	rec->override_ret = 0;
+	rec->kind = BPFI_SC_CTX_ENTER;
+	if (n) {
+		rec->common_type = (uint16_t)ev->id;
+		run(ev, n, rec);
+	}
+	if (nraw) {
+		rec->common_type = (uint16_t)t->sc.raw_enter.id;
+		run(&t->sc.raw_enter, nraw, rec);
+	}
+	ts->depth--;
+	return rec->kind == BPFI_SC_CTX_OVERRIDDEN;
+}
+
+/*
+ * The trampoline's exit record is 24 bytes; programs get a copy with the word at 72 that makes
+ * bpf_override_return refuse (the syscall already ran).
+ */
+void stub_syscall_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hdr *t)
+{
+	const struct bpfi_sc_event *ev = event_of(t->sc.exit, rec->nr);
+	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_exit);
+	struct bpfi_thread_state *ts;
+	struct bpfi_sc_exit_ctx ctx;
+
+	if (!n && !nraw)
+		return;
+	ts = enter_guard(t);
+	if (!ts)
+		return;
+	ctx.common_flags = 0;
+	ctx.common_preempt_count = 0;
+	ctx.common_pid = (int32_t)ts->tid;
+	ctx.nr = rec->nr;
+	ctx.ret = rec->ret;
+	ctx.kind = BPFI_SC_CTX_EXIT;
+	if (n) {
+		ctx.common_type = (uint16_t)ev->id;
+		run(ev, n, &ctx);
+	}
+	if (nraw) {
+		ctx.common_type = (uint16_t)t->sc.raw_exit.id;
+		run(&t->sc.raw_exit, nraw, &ctx);
+	}
+	ts->depth--;
+}
