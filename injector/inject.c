@@ -351,6 +351,7 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 	size_t len, scan;
 	uint64_t at;
 	int32_t rel;
+	bool mid;
 	int err;
 
 	if (n == BPFI_MAX_SITES)
@@ -365,24 +366,29 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 		err = bpfi_injector_read(t->inj, func, bytes, scan, log);
 	if (err)
 		return err;
+	/* Only a known function start has dead flags; anywhere else they are kept. */
+	mid = !(func_size && addr == func);
 	a = area_for(t, addr, BPFI_TRAMP_MAX + 16, log);
 	if (!a)
 		return -ENOMEM;
 	a->used = (a->used + 15) & ~(size_t)15;
 	at = a->addr + a->used;
 	err = bpfi_hook_relocate(bytes + (addr - func), scan - (addr - func), addr,
-				 at + bpfi_tramp_reloc_offset(), &r, log);
+				 at + bpfi_tramp_reloc_offset(mid), &r, log);
+	if (!err && addr != func)
+		err = bpfi_hook_check_branches(bytes, scan, func, addr, r.patch_len, log);
 	if (err)
 		return err;
 	{
 		struct bpfi_tramp_opts o = {
 			.site_addr = addr,
 			.tramp_addr = at,
-			.reloc_addr = at + bpfi_tramp_reloc_offset(),
+			.reloc_addr = at + bpfi_tramp_reloc_offset(mid),
 			.reloc = &r,
 			.dispatch_addr = t->stub + t->stub_hdr.dispatch_entry,
 			.cookie = t->block_addr + offsetof(struct bpfi_target_hdr, sites) +
 				  n * sizeof(struct bpfi_site),
+			.mid_function = mid,
 		};
 
 		err = bpfi_tramp_build(&o, tramp, sizeof(tramp), &len, log);

@@ -89,8 +89,8 @@ int bpfi_target_add_syscall_prog(struct bpfi_target *t, long nr, bool exit, uint
 		if (err)
 			return err;
 		if (nr >= BPFI_SC_NR_MAX)
-			return bpfi_log_err(log, -ENOENT, "syscall %ld is beyond the table (%d)", nr,
-					    BPFI_SC_NR_MAX);
+			return bpfi_log_err(log, -ENOENT, "syscall %ld is beyond the table (%d)",
+					    nr, BPFI_SC_NR_MAX);
 	}
 	err = bpfi_syscall_live_ids(s, NULL, &ids, log);
 	if (err)
@@ -126,7 +126,8 @@ int bpfi_target_add_syscall_event(struct bpfi_target *t, const char *name, uint3
 	/* "syscalls:sys_enter_X", "syscalls/sys_enter_X", "raw_syscalls:sys_exit" */
 	ev = strpbrk(name, ":/");
 	ev = ev ? ev + 1 : name;
-	if (!strncmp(name, "raw_syscalls", 12) && (!strcmp(ev, "sys_enter") || !strcmp(ev, "sys_exit")))
+	if (!strncmp(name, "raw_syscalls", 12) &&
+	    (!strcmp(ev, "sys_enter") || !strcmp(ev, "sys_exit")))
 		return bpfi_target_add_syscall_prog(t, -1, !strcmp(ev, "sys_exit"), prog_fn, log);
 	if (strncmp(ev, "sys_enter_", 10) && strncmp(ev, "sys_exit_", 9))
 		return bpfi_log_err(log, -ENOENT, "no syscall tracepoint named '%s'", name);
@@ -204,7 +205,8 @@ static int module_bias(const struct xmap *m, uint64_t *ret_bias, struct bpfi_log
 		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
 			break;
 		page_off = ph.p_offset & ~4095ull;
-		if (ph.p_type != PT_LOAD || m->off < page_off || m->off >= ph.p_offset + ph.p_filesz)
+		if (ph.p_type != PT_LOAD || m->off < page_off ||
+		    m->off >= ph.p_offset + ph.p_filesz)
 			continue;
 		*ret_bias = m->start - ((ph.p_vaddr & ~4095ull) + (m->off - page_off));
 		err = 0;
@@ -248,7 +250,10 @@ static int build_tramp(struct bpfi_target *t, const struct bpfi_syscall_site *si
 	struct bpfi_sctramp_opts o = {
 		.site = site,
 		.window = window,
-		.tramp_addr = site->win_addr, /* provisional: every jump in reach */
+		/* Provisional, far enough that no branch takes its short form, near enough
+		 * that every one reaches: the size it gives is the size at any place in reach. */
+		.tramp_addr = site->win_addr > (1ull << 31) ? site->win_addr - (1ull << 30)
+							    : site->win_addr + (1ull << 30),
 		.enter_dispatch = t->stub + t->stub_hdr.syscall_enter,
 		.exit_dispatch = t->stub + t->stub_hdr.syscall_exit,
 		.cookie = t->block_addr,
@@ -266,12 +271,12 @@ static int build_tramp(struct bpfi_target *t, const struct bpfi_syscall_site *si
 		return err;
 	err = bpfi_sctramp_build(&o, code, sizeof(code), &len2, log);
 	host = host_of(t, o.tramp_addr);
-	if (!err && (len2 != len || !host))
+	if (!err && (len2 > len || !host))
 		err = bpfi_log_err(log, -EINVAL, "bug: syscall trampoline for 0x%llx changed size",
 				   (unsigned long long)site->addr);
 	if (err)
 		return err;
-	memcpy(host, code, len);
+	memcpy(host, code, len2);
 	*ret_at = o.tramp_addr;
 	return 0;
 }
@@ -331,7 +336,7 @@ static int plan_module(struct bpfi_target *t, int mem_fd, const struct xmap *map
 {
 	struct bpfi_syscall_module *m;
 	struct bpfi_syscall_scan scan;
-	uint64_t bias;
+	uint64_t bias = 0;
 	int err;
 
 	if (t->nr_sc_mods == SC_MAX_MODULES)

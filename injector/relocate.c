@@ -97,8 +97,12 @@ static int choose_window(const struct window *w, uint32_t *ret_len, bool *ret_en
 	return 0;
 }
 
-/* Linear sweep of the function: no relative branch may target bytes 1..len-1 of the window. */
-static int check_branch_targets(const struct window *w, uint32_t len, struct bpfi_log *log)
+/*
+ * Linear sweep of the function: no relative branch may target bytes 1..len-1 of the window
+ * at @win (an address inside the function).
+ */
+static int check_branch_targets(const struct window *w, uint64_t win, uint32_t len,
+				struct bpfi_log *log)
 {
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	ZydisDecodedInstruction insn;
@@ -118,15 +122,24 @@ static int check_branch_targets(const struct window *w, uint32_t len, struct bpf
 			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insn, &ops[i],
 								   w->func_addr + off, &target)))
 				continue;
-			if (target > w->func_addr && target < w->func_addr + len)
+			if (target > win && target < win + len)
 				return bpfi_log_err(
 					log, -EINVAL,
 					"site 0x%llx: the branch at +%zu jumps to +%llu, inside the bytes the jump replaces",
-					(unsigned long long)w->func_addr, off,
+					(unsigned long long)win, off,
 					(unsigned long long)(target - w->func_addr));
 		}
 	}
 	return 0;
+}
+
+int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t win,
+			     uint32_t len, struct bpfi_log *log)
+{
+	struct window w = { .func = func, .func_len = func_len, .func_addr = func_addr };
+
+	ZydisDecoderInit(&w.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	return check_branch_targets(&w, win, len, log);
 }
 
 /* Re-encodes one instruction that refers to its own address, for @new_addr. */
@@ -209,7 +222,7 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
 	ZydisDecoderInit(&w.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	err = choose_window(&w, &r->patch_len, &ends_block, log);
 	if (!err)
-		err = check_branch_targets(&w, r->patch_len, log);
+		err = check_branch_targets(&w, func_addr, r->patch_len, log);
 	if (err)
 		return err;
 	for (size_t off = 0; off < r->patch_len; off += insn.length) {

@@ -126,15 +126,24 @@ static void movabs(struct tbuf *b, uint8_t reg, uint64_t imm)
 	put8(b, imm);
 }
 
-static void save_frame(struct tbuf *b, uint64_t site_addr)
+/*
+ * The flags are live only inside a function: at its entry and at its return the ABI says
+ * nothing survives in them (and DF is clear), so those trampolines skip pushfq/popfq, the
+ * slowest instructions here, and report flags as 0x202 (IF).
+ */
+static void save_frame(struct tbuf *b, uint64_t site_addr, bool flags)
 {
 	put(b, "\x48\x8d\xa4\x24", 4); /* lea rsp, [rsp - FRAME] */
 	put4(b, (uint32_t)-FRAME);
 	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
 		mov_rsp(b, gprs[i].reg, gprs[i].off, false);
-	put1(b, 0x9c); /* pushfq */
-	put1(b, 0x58); /* pop rax */
-	mov_rsp(b, 0, PT_FLAGS, false); /* regs->flags = rax */
+	if (flags) {
+		put1(b, 0x9c); /* pushfq */
+		put1(b, 0x58); /* pop rax */
+		mov_rsp(b, 0, PT_FLAGS, false); /* regs->flags = rax */
+	} else {
+		mov_rsp_imm(b, PT_FLAGS, 0x202);
+	}
 	put(b, "\x48\x8d\x84\x24", 4); /* lea rax, [rsp + FRAME]: sp at the site */
 	put4(b, FRAME);
 	mov_rsp(b, 0, PT_SP, false);
@@ -156,11 +165,13 @@ static void call_dispatch(struct tbuf *b, uint64_t dispatch, uint64_t cookie)
 	put(b, "\x48\x89\xdc", 3); /* mov rsp, rbx */
 }
 
-static void restore_frame(struct tbuf *b)
+static void restore_frame(struct tbuf *b, bool flags)
 {
-	mov_rsp(b, 0, PT_FLAGS, true); /* mov rax, regs->flags */
-	put1(b, 0x50); /* push rax: below the frame, free stack */
-	put1(b, 0x9d); /* popfq */
+	if (flags) {
+		mov_rsp(b, 0, PT_FLAGS, true); /* mov rax, regs->flags */
+		put1(b, 0x50); /* push rax: below the frame, free stack */
+		put1(b, 0x9d); /* popfq */
+	}
 	for (size_t i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++)
 		mov_rsp(b, gprs[i].reg, gprs[i].off, true);
 	put(b, "\x48\x8d\xa4\x24", 4); /* lea rsp, [rsp + FRAME] (lea keeps the flags) */
@@ -174,13 +185,13 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 	size_t jnz_at, reloc_at;
 	int64_t rel;
 
-	save_frame(&b, opts->site_addr);
+	save_frame(&b, opts->site_addr, opts->mid_function);
 	call_dispatch(&b, opts->dispatch_addr, opts->cookie);
 	put(&b, "\x48\x85\xc0", 3); /* test rax, rax */
 	put(&b, "\x0f\x85", 2); /* jnz override (rel32, patched below) */
 	jnz_at = b.len;
 	put4(&b, 0);
-	restore_frame(&b);
+	restore_frame(&b, opts->mid_function);
 	/* The displaced instructions were relocated for the address they land at: here. */
 	reloc_at = b.len;
 	if (!b.err && opts->tramp_addr + reloc_at != opts->reloc_addr)
@@ -193,7 +204,7 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 	rel = (int64_t)b.len - (int64_t)(jnz_at + 4);
 	if (!b.err)
 		memcpy(out + jnz_at, &(int32_t){ (int32_t)rel }, 4);
-	restore_frame(&b);
+	restore_frame(&b, opts->mid_function);
 	put1(&b, 0xc3); /* ret */
 	if (b.err)
 		return bpfi_log_err(log, b.err, "trampoline for 0x%llx does not fit in %zu bytes",
@@ -214,7 +225,7 @@ int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *o
 	struct tbuf b = { .p = out, .size = size };
 
 	put1(&b, 0x50); /* push rax: the slot for the real return address */
-	save_frame(&b, 0); /* ip is filled in by dispatch_return */
+	save_frame(&b, 0, false); /* ip is filled in by dispatch_return; flags are dead */
 	put(&b, "\x48\x83\x84\x24", 4); /* add qword [rsp+PT_SP], 8: sp as after the ret */
 	put4(&b, PT_SP);
 	put1(&b, 8);
@@ -227,7 +238,7 @@ int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *o
 	put(&b, "\x48\x89\xdc", 3); /* mov rsp, rbx */
 	put(&b, "\x48\x89\x84\x24", 4); /* mov [rsp+FRAME], rax: the slot */
 	put4(&b, FRAME);
-	restore_frame(&b);
+	restore_frame(&b, false);
 	put1(&b, 0xc3); /* ret: to the real return address */
 	if (b.err)
 		return bpfi_log_err(log, b.err, "return trampoline does not fit in %zu bytes",
@@ -236,15 +247,15 @@ int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *o
 	return 0;
 }
 
-size_t bpfi_tramp_reloc_offset(void)
+size_t bpfi_tramp_reloc_offset(bool mid_function)
 {
 	uint8_t scratch[BPFI_TRAMP_MAX];
 	struct tbuf b = { .p = scratch, .size = sizeof(scratch) };
 
 	/* The same emitters as bpfi_tramp_build() up to the displaced code: the sizes agree. */
-	save_frame(&b, 0);
+	save_frame(&b, 0, mid_function);
 	call_dispatch(&b, 0, 0);
 	b.len += 3 + 2 + 4; /* test rax, rax; jnz rel32 */
-	restore_frame(&b);
+	restore_frame(&b, mid_function);
 	return b.len;
 }

@@ -36,7 +36,11 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 		atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
 		return 0;
 	}
-	atomic_fetch_add_explicit(&site->hits, 1, memory_order_relaxed);
+	/* A plain increment, not a locked one: hits are statistics, and a lock prefix here is
+	 * a third of an empty probe's cost. Threads hitting one site at once may lose counts. */
+	atomic_store_explicit(&site->hits,
+			      atomic_load_explicit(&site->hits, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_entry && i < BPFI_SITE_MAX_PROGS; i++)
 		((bpfi_jit_fn)(uintptr_t)site->entry_progs[i])((uint64_t)(uintptr_t)regs, 0);

@@ -148,7 +148,7 @@ static struct bpfi_site *hook(struct probe_env *e, uintptr_t func, bool entry, b
 	struct bpfi_tramp_opts o = {
 		.site_addr = func,
 		.tramp_addr = (uintptr_t)tramp,
-		.reloc_addr = (uintptr_t)tramp + bpfi_tramp_reloc_offset(),
+		.reloc_addr = (uintptr_t)tramp + bpfi_tramp_reloc_offset(false),
 		.reloc = &r,
 		.dispatch_addr = (uintptr_t)stub_dispatch_entry,
 		.cookie = (uintptr_t)site,

@@ -1120,7 +1120,10 @@ END_TEST
  * arithmetic (it only shares RFC 9669), so a wrong range or a missed path shows up as an
  * access outside those regions or a program that does not stop.
  */
-#define FUZZ_PROGS     4000
+#define FUZZ_PROGS 10000
+#ifndef FUZZ_SEEDS
+#define FUZZ_SEEDS 4
+#endif
 #define FUZZ_LEN       24
 #define FUZZ_RUNS      8
 #define FUZZ_CTX_SIZE  64
@@ -1208,6 +1211,20 @@ static uint64_t fuzz_alu(uint8_t op, bool is64, uint64_t a, uint64_t b)
 	return r & m;
 }
 
+static uint32_t fuzz_size(uint8_t code)
+{
+	switch (BPF_SIZE(code)) {
+	case BPF_B:
+		return 1;
+	case BPF_H:
+		return 2;
+	case BPF_W:
+		return 4;
+	default:
+		return 8;
+	}
+}
+
 /* Runs @insns; returns 0, or a description of what the check should have refused. */
 static const char *fuzz_run(const struct bpf_insn *insns, uint32_t cnt, struct fuzz_vm *vm)
 {
@@ -1224,11 +1241,9 @@ static const char *fuzz_run(const struct bpf_insn *insns, uint32_t cnt, struct f
 		uint64_t src = BPF_SRC(in->code) == BPF_X ? vm->reg[in->src_reg]
 			       : is64			  ? (uint64_t)(int64_t)in->imm
 							  : (uint32_t)in->imm;
-		uint32_t size = 1u << (3 - (BPF_SIZE(in->code) >> 3));
+		uint32_t size = fuzz_size(in->code);
 		uint8_t *mem;
 
-		if (size == 1 && BPF_SIZE(in->code) == BPF_DW)
-			size = 8;
 		switch (cls) {
 		case BPF_ALU:
 		case BPF_ALU64:
@@ -1311,14 +1326,12 @@ static uint32_t fuzz_gen(struct bpf_insn *p, uint64_t *rs)
 		uint8_t dst = scalars[r % 5], src = scalars[(r >> 4) % 5], pi = (r >> 8) % 4;
 		uint8_t ptr = (uint8_t)(BPFI_REG_6 + pi), sz = sizes[(r >> 12) % 4];
 		int32_t imm = imms[(r >> 16) % 16];
-		int16_t off =
-			(int16_t)((lo[pi] + (int)((r >> 20) % (uint64_t)span[pi])) &
-				  ~((1 << (BPF_SIZE(sz) >> 3 == 3 ? 0 : 3 - (BPF_SIZE(sz) >> 3))) -
-				    1));
+		int16_t off = (int16_t)((lo[pi] + (int)((r >> 20) % (uint64_t)span[pi])) &
+					~(int)(fuzz_size(sz) - 1));
 		uint8_t op = ops[(r >> 32) % 12];
 		bool is64 = (r >> 36) % 2;
 
-		switch ((r >> 40) % 12) {
+		switch ((r >> 40) % 15) {
 		case 0:
 		case 1:
 			if (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH)
@@ -1349,6 +1362,23 @@ static uint32_t fuzz_gen(struct bpf_insn *p, uint64_t *rs)
 			p[n++] = BPF_RAW_INSN(((r >> 44) % 2 ? BPF_JMP : BPF_JMP32) |
 						      jmp_ops[(r >> 46) % sizeof(jmp_ops)] | BPF_K,
 					      dst, 0, (int16_t)((r >> 52) % 5), imm);
+			break;
+		case 12: /* a pointer through the stack: spill, maybe clobber a byte, fill */
+			p[n++] = BPF_STX_MEM(BPF_DW, BPFI_REG_10, ptr, -48);
+			if ((r >> 44) % 4 == 0)
+				p[n++] = BPF_ST_MEM(BPF_B, BPFI_REG_10, -48 + (int)((r >> 46) % 8),
+						    1);
+			p[n++] = BPF_LDX_MEM(BPF_DW, (uint8_t)(BPFI_REG_6 + (r >> 50) % 4),
+					     BPFI_REG_10, -48);
+			break;
+		case 13: /* compare two scalars: both narrow */
+			p[n++] = BPF_RAW_INSN(((r >> 44) % 2 ? BPF_JMP : BPF_JMP32) |
+						      jmp_ops[(r >> 46) % sizeof(jmp_ops)] | BPF_X,
+					      dst, src, (int16_t)((r >> 52) % 5), 0);
+			break;
+		case 14: /* a bounded scalar from the context */
+			p[n++] = BPF_LDX_MEM(BPF_W, dst, BPFI_REG_8, 0);
+			p[n++] = BPF_ALU64_IMM(BPF_AND, dst, imms[(r >> 44) % 11]);
 			break;
 		case 10: /* a counted loop: dst = 0; dst += 1; if dst < imm goto -2 */
 			p[n++] = BPF_MOV64_IMM(dst, 0);
@@ -1400,7 +1430,7 @@ static void fuzz_dump(const struct bpf_insn *p, uint32_t n)
 
 START_TEST(soundness_fuzz)
 {
-	struct bpf_insn prog[3 * FUZZ_LEN + 16];
+	struct bpf_insn prog[3 * FUZZ_LEN + 32];
 	struct fuzz_vm *vm = malloc(sizeof(*vm));
 	uint64_t rs = 0x9e3779b97f4a7c15ULL + (uint64_t)_i;
 	int k, accepted = 0;
@@ -1512,7 +1542,7 @@ Suite *verifier_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(tb, bounds_alu_sound, 0, 2 * (int)sizeof(alu_ops));
 	tcase_add_loop_test(tb, bounds_branch_sound, 0, 2 * (int)sizeof(jmp_ops));
-	tcase_add_loop_test(tb, soundness_fuzz, 0, 4);
+	tcase_add_loop_test(tb, soundness_fuzz, 0, FUZZ_SEEDS);
 	suite_add_tcase(s, tb);
 	tcase_add_test(tconf, conformance_programs);
 	suite_add_tcase(s, tconf);

@@ -139,8 +139,10 @@ int bpfi_verifier_check(const struct bpf_insn *insns, uint32_t insn_cnt,
 	if (env.insn_live)
 		report_live(&env);
 	if (env.trace)
-		bpfi_log_printf(log, "processed %u insns (limit %u), stored states %u\n",
-				env.insn_processed, VERIFIER_MAX_PROCESSED, env.stored_states);
+		bpfi_log_printf(
+			log, "processed %u insns (limit %u), stored states %u, peak pending %u\n",
+			env.insn_processed, VERIFIER_MAX_PROCESSED, env.stored_states,
+			env.max_pending);
 out:
 	states__free_all(&env);
 	free(env.call_edges);

@@ -32,8 +32,6 @@
 #define VERIFIER_MAX_REFS 16
 /* Largest variable offset added to a pointer: the kernel's BPF_MAX_VAR_OFF (1 << 29). */
 #define VERIFIER_MAX_VAR_OFF (1LL << 29)
-/* Stack slots of one frame (8 bytes each). */
-#define VERIFIER_STACK_SLOTS (BPFI_STACK_SIZE / 8)
 
 /* Abstract register types (kernel enum bpf_reg_type, the subset this stage tracks). */
 enum vreg_type {

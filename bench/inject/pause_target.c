@@ -14,8 +14,8 @@
 
 static atomic_long max_gap, calls;
 
-__attribute__((noinline)) long bench_victim(long x);
-__attribute__((noinline)) long bench_victim(long x)
+__attribute__((noipa)) long bench_victim(long x);
+__attribute__((noipa)) long bench_victim(long x)
 {
 	static volatile long sink;
 

@@ -97,8 +97,8 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
  * @brief **bpfi_elf_function_at()** the function of @path that contains file offset @off:
  * its start (a file offset) and size. @return 0 or -ENOENT (no symbol covers it)
  */
-int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off,
-			 uint64_t *ret_size, struct bpfi_log *log);
+int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off, uint64_t *ret_size,
+			 struct bpfi_log *log);
 
 /**
  * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
@@ -154,6 +154,14 @@ struct bpfi_relocation {
 int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t new_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
 
+/**
+ * @brief **bpfi_hook_check_branches()** for a site inside a function (func+offset): no branch
+ * anywhere in the function's @func_len bytes may land in bytes 1..@len-1 of the window at
+ * @win. @return 0 or -EINVAL with the branch named in @log
+ */
+int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t win,
+			     uint32_t len, struct bpfi_log *log);
+
 /* Upper bound of one trampoline: frame code (~330 bytes) twice reloaded, plus relocations. */
 #define BPFI_TRAMP_MAX 1024
 
@@ -175,10 +183,12 @@ struct bpfi_tramp_opts {
 	const struct bpfi_relocation *reloc;
 	uint64_t dispatch_addr;
 	uint64_t cookie;
+	/* Not a function's first instruction: the flags are live there and are kept. */
+	bool mid_function;
 };
 
 /** @brief **bpfi_tramp_reloc_offset()** where a trampoline's displaced instructions start. */
-size_t bpfi_tramp_reloc_offset(void);
+size_t bpfi_tramp_reloc_offset(bool mid_function);
 
 /**
  * @brief **bpfi_tramp_build()** writes the trampoline's machine code into @out.

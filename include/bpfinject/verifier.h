@@ -59,8 +59,10 @@ struct bpfi_verifier_opts {
  * @brief **bpfi_verifier_check()** checks @insns (as libbpf hands them to PROG_LOAD: pseudo
  * ld_imm64 forms still present). Only paths that can execute are judged, so code that is dead
  * once known constants are folded (libbpf's poisoned calls) does not cause a rejection.
- * @return 0, or -EACCES / -EINVAL / -E2BIG with exactly one line in @log naming the
- * instruction ("insn N: ...")
+ * @return 0, or -EACCES (unsafe) / -EINVAL (malformed) / -E2BIG (a limit) with exactly one
+ * line in @log naming the instruction ("insn N: ..."; kernel wording where tools match on
+ * it, e.g. "unknown func"); -ENOMEM, or -EFAULT with a "bug:" line for an internal error.
+ * With @log->level >= BPFI_LOG_TRACE the line follows a per-instruction trace.
  */
 int bpfi_verifier_check(const struct bpf_insn *insns, uint32_t insn_cnt,
 			const struct bpfi_verifier_opts *opts, struct bpfi_log *log);

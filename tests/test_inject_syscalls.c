@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Syscall tracepoints in real processes: programs JIT-compiled for the target on
+ * sys_enter/sys_exit events and raw_syscalls, counted against what the target counts itself,
+ * bpf_override_return failing its writes with EIO, every byte of every module put back, and
+ * per-syscall counts of a coreutils command compared with the kernel's own tracepoints.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpfinject/arena.h>
+#include <bpfinject/injector.h>
+#include <bpfinject/jit.h>
+
+#define ROUND_N 1000
+
+/* eBPF instructions, spelled out (the kernel's filter.h macros, abridged). */
+#define LD_IMM64(dst, v)                                                          \
+	{ BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, (int32_t)(uint32_t)(uint64_t)(v) }, \
+	{                                                                         \
+		0, 0, 0, 0, (int32_t)((uint64_t)(v) >> 32)                        \
+	}
+#define MOV_IMM(dst, imm)	 { BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm }
+#define MOV_REG(dst, src)	 { BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0 }
+#define ALU_IMM(op, dst, imm)	 { BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm }
+#define ALU_REG(op, dst, src)	 { BPF_ALU64 | (op) | BPF_X, dst, src, 0, 0 }
+#define LDX(sz, dst, src, off)	 { BPF_LDX | (sz) | BPF_MEM, dst, src, off, 0 }
+#define STX(sz, dst, src, off)	 { BPF_STX | (sz) | BPF_MEM, dst, src, off, 0 }
+#define XADD(dst, src, off)	 { BPF_STX | BPF_DW | BPF_ATOMIC, dst, src, off, BPF_ADD }
+#define JMP_IMM(op, dst, imm, o) { BPF_JMP | (op) | BPF_K, dst, 0, o, imm }
+#define CALL(id)		 { BPF_JMP | BPF_CALL, 0, 0, 0, id }
+#define EXIT			 { BPF_JMP | BPF_EXIT, 0, 0, 0, 0 }
+
+struct target {
+	pid_t pid;
+	int to, from;
+	char file[64];
+};
+
+static int read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+	size_t len = 0;
+
+	while (len + 1 < size) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			return -ETIMEDOUT;
+		if (read(fd, buf + len, 1) != 1)
+			return -EIO;
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static void target_start(struct target *t)
+{
+	char path[1024], line[64], n[16];
+	int in[2], out[2], fd;
+
+	snprintf(t->file, sizeof(t->file), "/tmp/bpfi-sc-XXXXXX");
+	fd = mkstemp(t->file);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_syscalls", getenv("BPFI_BUILD_DIR"));
+	snprintf(n, sizeof(n), "%d", ROUND_N);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	t->pid = fork();
+	if (t->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(path, path, t->file, n, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->to = in[1];
+	t->from = out[0];
+	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+}
+
+struct round {
+	long n, ok, eio, other, size;
+	size_t line_len;
+};
+
+static struct round target_round(struct target *t)
+{
+	struct round r = { -1, -1, -1, -1, -1, 0 };
+	char line[160];
+
+	ck_assert_int_eq(write(t->to, "r", 1), 1);
+	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 10000), 0);
+	ck_assert_msg(sscanf(line, "done %ld ok %ld eio %ld other %ld size %ld", &r.n, &r.ok,
+			     &r.eio, &r.other, &r.size) == 5,
+		      "target said: %s", line);
+	r.line_len = strlen(line);
+	return r;
+}
+
+static void target_quit(struct target *t)
+{
+	int status;
+
+	ck_assert_int_eq(write(t->to, "q", 1), 1);
+	ck_assert_int_eq(waitpid(t->pid, &status, 0), t->pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "target status %#x", status);
+	close(t->to);
+	close(t->from);
+	unlink(t->file);
+}
+
+/* JIT-compiles @insns for the target and copies them there. @return the entry */
+static uint64_t jit_into(struct bpfi_target *tg, const struct bpf_insn *insns, uint32_t cnt)
+{
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	uint64_t helpers[BPFI_HELPER_MAX], fn;
+	struct bpfi_jit_image *img = NULL;
+	struct bpfi_jit_opts opts;
+
+	bpfi_target_jit_opts(tg, &opts, helpers);
+	ck_assert_msg(bpfi_jit_compile(insns, cnt, &opts, &img, &log) == 0, "jit: %s", buf);
+	ck_assert_msg(bpfi_target_add_code(tg, bpfi_jit_image_code(img), bpfi_jit_image_size(img),
+					   0, &fn, &log) == 0,
+		      "%s", buf);
+	bpfi_jit_image_free(img);
+	return fn;
+}
+
+/*
+ * slot[0] += 1; slot[1] = common_type; slot[2] = common_pid; slot[3] = the number at 8;
+ * slot[4] = the word at 16 (args[0], or ret); slot[5] = the word at 32 (args[2], enter only).
+ */
+static uint64_t record_prog(struct bpfi_target *tg, uint64_t slot, bool enter)
+{
+	struct bpf_insn p[] = {
+		MOV_REG(6, 1),
+		LD_IMM64(1, slot),
+		MOV_IMM(2, 1),
+		XADD(1, 2, 0),
+		LDX(BPF_H, 2, 6, 0),
+		STX(BPF_DW, 1, 2, 8),
+		LDX(BPF_W, 2, 6, 4),
+		STX(BPF_DW, 1, 2, 16),
+		LDX(BPF_DW, 2, 6, 8),
+		STX(BPF_DW, 1, 2, 24),
+		LDX(BPF_DW, 2, 6, 16),
+		STX(BPF_DW, 1, 2, 32),
+		LDX(BPF_DW, 2, 6, enter ? 32 : 16),
+		STX(BPF_DW, 1, 2, 40),
+		MOV_IMM(0, 0),
+		EXIT,
+	};
+
+	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
+}
+
+/* counts[id] += 1 for raw_syscalls (`long id` at 8), ids below 512. */
+static uint64_t per_nr_prog(struct bpfi_target *tg, uint64_t counts)
+{
+	struct bpf_insn p[] = {
+		LDX(BPF_DW, 2, 1, 8),
+		JMP_IMM(BPF_JGE, 2, 512, 6),
+		ALU_IMM(BPF_LSH, 2, 3),
+		LD_IMM64(1, counts),
+		ALU_REG(BPF_ADD, 1, 2),
+		MOV_IMM(3, 1),
+		XADD(1, 3, 0),
+		MOV_IMM(0, 0),
+		EXIT,
+	};
+
+	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
+}
+
+/* bpf_override_return(ctx, -EIO) unless args[0] (the fd) is 1: the target's own reports. */
+static uint64_t override_prog(struct bpfi_target *tg)
+{
+	struct bpf_insn p[] = {
+		LDX(BPF_DW, 2, 1, 16), JMP_IMM(BPF_JEQ, 2, 1, 2), MOV_IMM(2, -EIO),
+		CALL(58),	       MOV_IMM(0, 0),		  EXIT,
+	};
+
+	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
+}
+
+/* count += 1 when ret (at 16) is -EIO. */
+static uint64_t count_eio_prog(struct bpfi_target *tg, uint64_t count)
+{
+	struct bpf_insn p[] = {
+		LDX(BPF_DW, 2, 1, 16),
+		JMP_IMM(BPF_JNE, 2, -EIO, 4),
+		LD_IMM64(1, count),
+		MOV_IMM(3, 1),
+		XADD(1, 3, 0),
+		MOV_IMM(0, 0),
+		EXIT,
+	};
+
+	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
+}
+
+/* Every executable file mapping of @pid, as bytes, to compare before and after. */
+struct text {
+	size_t len;
+	uint8_t *bytes;
+	unsigned int nr;
+};
+
+static void read_text(pid_t pid, struct text *tx)
+{
+	char path[64], line[1024];
+	FILE *f;
+	int fd;
+
+	memset(tx, 0, sizeof(*tx));
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		char perms[8], file[512] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %511s", &s, &e, perms, file) < 3 ||
+		    perms[2] != 'x' || file[0] != '/' || !strncmp(file, "/memfd:", 7))
+			continue;
+		tx->bytes = realloc(tx->bytes, tx->len + (e - s));
+		ck_assert_ptr_nonnull(tx->bytes);
+		ck_assert_int_eq(pread(fd, tx->bytes + tx->len, e - s, (off_t)s), (ssize_t)(e - s));
+		tx->len += e - s;
+		tx->nr++;
+	}
+	close(fd);
+	fclose(f);
+}
+
+static void print_report(const struct bpfi_target *tg)
+{
+	const struct bpfi_syscall_module *m;
+	size_t n = bpfi_target_syscall_report(tg, &m);
+
+	for (size_t i = 0; i < n; i++) {
+		printf("inject_syscalls: %u of %u syscall sites in %s rewritten", m[i].rewritten,
+		       m[i].found, m[i].path);
+		for (unsigned int w = 0; w < m[i].nr_why; w++)
+			printf("%s %u: %s (first 0x%llx)", w ? ";" : "; not:", m[i].why[w].count,
+			       m[i].why[w].reason, (unsigned long long)m[i].why[w].first_addr);
+		printf("\n");
+	}
+}
+
+static const struct bpfi_syscall_module *module_named(const struct bpfi_target *tg,
+						     const char *part)
+{
+	const struct bpfi_syscall_module *m;
+	size_t n = bpfi_target_syscall_report(tg, &m);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strstr(m[i].path, part))
+			return &m[i];
+	}
+	return NULL;
+}
+
+static struct bpfi_target *open_target(pid_t pid, struct bpfi_arena *arena,
+				       struct bpfi_injector *inj)
+{
+	char buf[512] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena), .inj = inj };
+	struct bpfi_target *tg = NULL;
+
+	ck_assert_msg(bpfi_target_open(pid, &o, &tg, &log) == 0, "open: %s", buf);
+	return tg;
+}
+
+static uint32_t enter_id(long nr)
+{
+	const struct bpfi_syscall *sc;
+	struct bpfi_syscall_ids ids;
+
+	ck_assert_int_eq(bpfi_syscall_by_nr(nr, &sc, NULL), 0);
+	ck_assert_int_eq(bpfi_syscall_live_ids(sc, NULL, &ids, NULL), 0);
+	return ids.enter;
+}
+
+/*
+ * Counting programs on sys_enter_getpid, sys_enter_write, sys_exit_write and raw enter/exit:
+ * every count equals what the target made, the records carry the kernel's header and fields;
+ * restore puts back every byte of every module and the target goes on unprobed.
+ */
+START_TEST(counts_match_the_targets_own)
+{
+	char buf[1024] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg;
+	const struct bpfi_syscall_module *libc;
+	volatile int64_t *slots, *raw_in, *raw_out;
+	uint64_t off, a;
+	struct text before, after;
+	struct round r0, r1, r2;
+	struct target t;
+
+	target_start(&t);
+	r0 = target_round(&t);
+	ck_assert_int_eq(r0.ok, ROUND_N);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	off = bpfi_arena_alloc(arena, 3 * 512 * 8, 8);
+	ck_assert_uint_gt(off, 0);
+	slots = (volatile int64_t *)(bpfi_arena_base(arena) + off);
+	raw_in = slots + 512;
+	raw_out = slots + 1024;
+	read_text(t.pid, &before);
+	tg = open_target(t.pid, arena, NULL);
+	a = bpfi_target_arena_addr(tg) + off;
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_getpid, false,
+						      record_prog(tg, a, true), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, "syscalls:sys_enter_write", 0,
+						       record_prog(tg, a + 64, true), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_write, true,
+						      record_prog(tg, a + 128, false), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, "raw_syscalls:sys_enter", 0,
+						       per_nr_prog(tg, a + 512 * 8), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, -1, true, per_nr_prog(tg, a + 1024 * 8),
+						      &log),
+			 0);
+	ck_assert_msg(bpfi_target_plan_syscalls(tg, &log) == 0, "plan: %s", buf);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+	print_report(tg);
+	libc = module_named(tg, "libc.so");
+	ck_assert_ptr_nonnull(libc);
+	ck_assert_uint_gt(libc->rewritten, 100);
+
+	r1 = target_round(&t);
+	ck_assert_int_eq(r1.ok, ROUND_N);
+	ck_assert_int_eq(r1.size, ROUND_N);
+	/* sys_enter_getpid: count, header, number */
+	ck_assert_int_eq(slots[0], ROUND_N);
+	ck_assert_int_eq(slots[1], enter_id(SYS_getpid));
+	ck_assert_int_eq(slots[2], t.pid);
+	ck_assert_int_eq(slots[3], SYS_getpid);
+	/* sys_enter_write: the round's writes and the report line (the last one seen) */
+	ck_assert_int_eq(slots[8], ROUND_N + 1);
+	ck_assert_int_eq(slots[9], enter_id(SYS_write));
+	ck_assert_int_eq(slots[10], t.pid);
+	ck_assert_int_eq(slots[11], SYS_write);
+	ck_assert_int_eq(slots[12], 1);
+	ck_assert_int_eq(slots[13], (int64_t)r1.line_len);
+	/* sys_exit_write: ret is the report's length */
+	ck_assert_int_eq(slots[16], ROUND_N + 1);
+	ck_assert_int_eq(slots[19], SYS_write);
+	ck_assert_int_eq(slots[20], (int64_t)r1.line_len);
+	/* raw_syscalls, per number, both ways */
+	ck_assert_int_eq(raw_in[SYS_getpid], ROUND_N);
+	ck_assert_int_eq(raw_in[SYS_write], ROUND_N + 1);
+	ck_assert_int_eq(raw_in[SYS_openat], ROUND_N + 1);
+	ck_assert_int_eq(raw_in[SYS_close], ROUND_N + 1);
+	ck_assert_int_eq(raw_in[SYS_newfstatat] + raw_in[SYS_stat], 1);
+	ck_assert_int_ge(raw_in[SYS_read], 1);
+	ck_assert_int_eq(raw_out[SYS_getpid], ROUND_N);
+	ck_assert_int_eq(raw_out[SYS_write], ROUND_N + 1);
+	ck_assert_int_eq(raw_out[SYS_openat], ROUND_N + 1);
+	ck_assert_uint_eq(bpfi_target_block(tg)->sc.misses, 0);
+
+	ck_assert_msg(bpfi_target_restore(tg, &log) == 0, "restore: %s", buf);
+	read_text(t.pid, &after);
+	ck_assert_uint_eq(before.nr, after.nr);
+	ck_assert_uint_eq(before.len, after.len);
+	ck_assert_msg(!memcmp(before.bytes, after.bytes, before.len),
+		      "module text differs after restore");
+	r2 = target_round(&t);
+	ck_assert_int_eq(r2.ok, ROUND_N);
+	ck_assert_int_eq(slots[0], ROUND_N);
+	ck_assert_int_eq(raw_in[SYS_getpid], ROUND_N);
+	bpfi_target_close(tg);
+	target_quit(&t);
+	free(before.bytes);
+	free(after.bytes);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+/* Fault injection: write() to the file fails with EIO and writes nothing, then works again. */
+START_TEST(override_write_with_eio)
+{
+	char buf[1024] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg;
+	volatile int64_t *count;
+	struct round r1, r2;
+	struct target t;
+	uint64_t off;
+
+	target_start(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	off = bpfi_arena_alloc(arena, 64, 8);
+	count = (volatile int64_t *)(bpfi_arena_base(arena) + off);
+	tg = open_target(t.pid, arena, NULL);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_write, false, override_prog(tg), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(
+				 tg, SYS_write, true,
+				 count_eio_prog(tg, bpfi_target_arena_addr(tg) + off), &log),
+			 0);
+	ck_assert_msg(bpfi_target_plan_syscalls(tg, &log) == 0, "plan: %s", buf);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+	r1 = target_round(&t);
+	ck_assert_int_eq(r1.ok, 0);
+	ck_assert_int_eq(r1.eio, ROUND_N);
+	ck_assert_int_eq(r1.other, 0);
+	ck_assert_int_eq(r1.size, 0);
+	ck_assert_int_eq(*count, ROUND_N); /* sys_exit_write saw the injected result */
+	ck_assert_msg(bpfi_target_restore(tg, &log) == 0, "restore: %s", buf);
+	r2 = target_round(&t);
+	ck_assert_int_eq(r2.ok, ROUND_N);
+	ck_assert_int_eq(r2.size, ROUND_N);
+	bpfi_target_close(tg);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+START_TEST(errors)
+{
+	char buf[512] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg;
+	struct target t;
+
+	target_start(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	tg = open_target(t.pid, arena, NULL);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, 100000, false, 0x1000, &log), -ENOENT);
+	ck_assert_msg(strstr(buf, "no syscall number"), "%s", buf);
+	buf[0] = '\0';
+	log.len = 0;
+	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, "syscalls:sys_enter_nosuch", 0, 0x1000,
+						       &log),
+			 -ENOENT);
+	ck_assert_msg(strstr(buf, "no syscall tracepoint named"), "%s", buf);
+	buf[0] = '\0';
+	log.len = 0;
+	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, NULL, 1, 0x1000, &log), -ENOENT);
+	ck_assert_msg(strstr(buf, "no syscall tracepoint has id 1"), "%s", buf);
+	for (int i = 0; i < BPFI_SC_MAX_PROGS; i++)
+		ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_getpid, false, 0x1000, &log),
+				 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_getpid, false, 0x1000, &log), -E2BIG);
+	/* Never committed: the programs (bogus addresses) never run. */
+	bpfi_target_close(tg);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+/* A kernel counter of syscalls:sys_enter_X for @pid (perf, as root), or -1. */
+static int kernel_counter(pid_t pid, uint32_t id)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = id,
+		.exclude_kernel = 0,
+	};
+
+	return (int)syscall(SYS_perf_event_open, &attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/*
+ * Coverage: a coreutils command held at main, every syscall counted in it by raw_syscalls
+ * and by the kernel's own sys_enter_X tracepoints from main on; per syscall, equal.
+ */
+START_TEST(coverage_against_the_kernel)
+{
+	static const char *const cmds[][4] = {
+		{ "/bin/cat", "FILE", NULL },
+		{ "/bin/ls", "-l", "/usr/lib", NULL },
+		{ "/bin/cp", "FILE", "FILE.copy", NULL },
+	};
+	char buf[1024] = "", file[] = "/tmp/bpfi-cov-XXXXXX", copy[64], *argv[4];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	const struct bpfi_syscall *table;
+	size_t nr_table = bpfi_syscall_table(&table);
+	int fd = mkstemp(file), devnull, saved, status, fds[BPFI_SC_NR_MAX];
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_injector *inj;
+	struct bpfi_target *tg;
+	volatile int64_t *ours;
+	char data[4096];
+	uint64_t off;
+	pid_t pid;
+
+	ck_assert_int_ge(fd, 0);
+	memset(data, 'z', sizeof(data));
+	for (int i = 0; i < 64; i++) /* 256 KiB: several reads and writes */
+		ck_assert_int_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	close(fd);
+	snprintf(copy, sizeof(copy), "%s.copy", file);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	off = bpfi_arena_alloc(arena, BPFI_SC_NR_MAX * 8, 8);
+	ours = (volatile int64_t *)(bpfi_arena_base(arena) + off);
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		long total_ours = 0, total_kernel = 0, differ = 0;
+		int i;
+
+		for (i = 0; cmds[c][i]; i++)
+			argv[i] = !strcmp(cmds[c][i], "FILE")	     ? file
+				  : !strcmp(cmds[c][i], "FILE.copy") ? copy
+								     : (char *)cmds[c][i];
+		argv[i] = NULL;
+		memset((void *)ours, 0, BPFI_SC_NR_MAX * 8);
+		devnull = open("/dev/null", O_WRONLY);
+		saved = dup(1);
+		dup2(devnull, 1);
+		ck_assert_msg(bpfi_injector_spawn(argv, &inj, &log) == 0, "spawn: %s", buf);
+		dup2(saved, 1);
+		close(saved);
+		close(devnull);
+		pid = bpfi_injector_pid(inj);
+		tg = open_target(pid, arena, inj);
+		ck_assert_int_eq(bpfi_target_add_syscall_prog(
+					 tg, -1, false,
+					 per_nr_prog(tg, bpfi_target_arena_addr(tg) + off), &log),
+				 0);
+		ck_assert_msg(bpfi_target_plan_syscalls(tg, &log) == 0, "plan: %s", buf);
+		/* The kernel counts from here: the command is still held at main. */
+		for (int nr = 0; nr < BPFI_SC_NR_MAX; nr++)
+			fds[nr] = -1;
+		for (size_t k = 0; k < nr_table; k++) {
+			struct bpfi_syscall_ids ids;
+
+			if (table[k].nr < BPFI_SC_NR_MAX && table[k].event &&
+			    !bpfi_syscall_live_ids(&table[k], NULL, &ids, NULL) && ids.live)
+				fds[table[k].nr] = kernel_counter(pid, ids.enter);
+		}
+		if (fds[SYS_getpid] < 0) {
+			printf("inject_syscalls: no kernel tracepoint counters (not root?): "
+			       "coverage not compared\n");
+			bpfi_target_commit(tg, &log);
+			waitpid(pid, &status, 0);
+			bpfi_target_close(tg);
+			continue;
+		}
+		ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %#x",
+			      argv[0], status);
+		print_report(tg);
+		printf("inject_syscalls: coverage %s:", argv[0]);
+		for (int nr = 0; nr < BPFI_SC_NR_MAX; nr++) {
+			uint64_t k = 0;
+
+			if (fds[nr] >= 0) {
+				ck_assert_int_eq(read(fds[nr], &k, sizeof(k)), (ssize_t)sizeof(k));
+				close(fds[nr]);
+			}
+			/* Our stub's one gettid per thread (common_pid) is a real syscall. */
+			if (nr == SYS_gettid && k == (uint64_t)ours[nr] + 1)
+				k--;
+			total_ours += ours[nr];
+			total_kernel += (long)k;
+			if (!k && !ours[nr])
+				continue;
+			printf(" %d:%lld/%llu", nr, (long long)ours[nr], (unsigned long long)k);
+			differ += (uint64_t)ours[nr] != k;
+		}
+		printf("  (nr:ours/kernel) total %ld/%ld\n", total_ours, total_kernel);
+		ck_assert_int_gt(total_ours, 10);
+		ck_assert_msg(!differ, "%s: %ld syscalls counted differently", argv[0], differ);
+		bpfi_target_close(tg);
+	}
+	unlink(file);
+	unlink(copy);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
+Suite *inject_syscalls_suite(void);
+Suite *inject_syscalls_suite(void)
+{
+	Suite *s = suite_create("inject_syscalls");
+	TCase *tc = tcase_create("live");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, counts_match_the_targets_own);
+	tcase_add_test(tc, override_write_with_eio);
+	tcase_add_test(tc, errors);
+	tcase_add_test(tc, coverage_against_the_kernel);
+	suite_add_tcase(s, tc);
+	return s;
+}
