@@ -70,19 +70,33 @@ static int share_fd(struct bpfi_target *t, int fd, size_t size, int prot, uint64
 	return err;
 }
 
-static int stop(struct bpfi_target *t, struct bpfi_log *log)
-{
-	struct bpfi_injector_opts o = { .sz = sizeof(o), .timeout_ms = t->timeout_ms };
-
-	if (t->inj)
-		return 0;
-	return bpfi_injector_attach(t->pid, &o, &t->inj, log);
-}
-
 static void resume(struct bpfi_target *t)
 {
 	bpfi_injector_detach(t->inj);
 	t->inj = NULL;
+}
+
+/*
+ * Holds the target: just its main thread for remote system calls (@all false), or every
+ * thread for patching. A hold of one thread is widened by releasing and stopping all.
+ */
+static int hold(struct bpfi_target *t, bool all, struct bpfi_log *log)
+{
+	struct bpfi_injector_opts o = { .sz = sizeof(o),
+					.timeout_ms = t->timeout_ms,
+					.one_thread = !all };
+
+	if (t->inj && (!all || t->all_held))
+		return 0;
+	if (t->inj)
+		resume(t);
+	t->all_held = all;
+	return bpfi_injector_attach(t->pid, &o, &t->inj, log);
+}
+
+static int stop(struct bpfi_target *t, struct bpfi_log *log)
+{
+	return hold(t, false, log);
 }
 
 /* The stub: uploaded once; its helpers' addresses there come from running its own fill here. */
@@ -197,6 +211,7 @@ int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi
 	t->timeout_ms = opts->timeout_ms;
 	t->inj = opts->inj;
 	t->hold = opts->inj != NULL;
+	t->all_held = t->hold; /* held at main before any thread of its own exists */
 	t->block_fd = new_memfd("bpfinject-target", sizeof(*t->block), &block, log);
 	if (t->block_fd < 0) {
 		err = t->block_fd;
@@ -490,7 +505,7 @@ static int stop_outside_windows(struct bpfi_target *t, struct bpfi_log *log)
 	int err;
 
 	for (int try = 0; try < PATCH_TRIES; try++) {
-		err = stop(t, log);
+		err = hold(t, true, log);
 		if (err)
 			return err;
 		if (!threads_in_windows(t, &rip))
@@ -541,7 +556,7 @@ int bpfi_target_commit(struct bpfi_target *t, struct bpfi_log *log)
 
 int bpfi_target_restore(struct bpfi_target *t, struct bpfi_log *log)
 {
-	int err = stop(t, log), first = 0;
+	int err = hold(t, true, log), first = 0;
 
 	for (unsigned int i = 0; i < t->nr_sites && !err; i++) {
 		struct pending_site *ps = &t->sites[i];

@@ -356,12 +356,13 @@ static int plan_module(struct bpfi_target *t, int mem_fd, const struct xmap *map
 		bool mapped = false;
 
 		for (size_t j = 0; j < n; j++)
-			mapped |= site->addr >= maps[j].start && site->addr + 2 <= maps[j].end &&
-				  site->win_addr >= maps[j].start;
+			mapped |= site->addr >= maps[j].start && site->addr + 2 <= maps[j].end;
 		if (!mapped)
 			continue;
 		m->found++;
-		if (!site->rewritable)
+		if (site->rewritable && site->win_addr < maps[0].start)
+			note_why(m, "its window starts before the module's code", site->addr);
+		else if (!site->rewritable)
 			note_why(m, site->reason ? site->reason : "not rewritable", site->addr);
 		else
 			err = plan_site(t, mem_fd, site, t->nr_sc_mods - 1, log);

@@ -71,6 +71,7 @@ struct bpfi_target {
 	unsigned int timeout_ms;
 	struct bpfi_injector *inj; /* non-NULL while the target is stopped */
 	bool hold; /* started by us at main: stays stopped until commit */
+	bool all_held; /* inj holds every thread (patching), not just one */
 	uint64_t stub;
 	struct bpfi_stub_header stub_hdr;
 	uint64_t arena;

@@ -95,6 +95,38 @@ static int seize_all(struct bpfi_injector *inj, struct bpfi_log *log)
 	return bpfi_log_err(log, -EAGAIN, "process %d keeps creating threads; gave up", inj->pid);
 }
 
+/* The main thread alone, or (if it has exited, leaving a zombie leader) another one. */
+static int seize_one(struct bpfi_injector *inj, struct bpfi_log *log)
+{
+	unsigned int n;
+	pid_t *tids;
+	int err;
+
+	if (injector__proc_state(inj->pid) != 'Z') {
+		err = injector__seize(inj, inj->pid, log);
+		if (!err)
+			return add_thread(inj, inj->pid);
+		if (err == -EPERM)
+			return explain_eperm(inj->pid, log);
+		if (err != -ESRCH)
+			return err;
+	}
+	err = injector__list_tasks(inj->pid, &tids, &n);
+	if (err)
+		return bpfi_log_err(log, err, "process %d: no such process", inj->pid);
+	err = -ESRCH;
+	for (unsigned int i = 0; i < n && err == -ESRCH; i++) {
+		if (tids[i] != inj->pid)
+			err = injector__seize(inj, tids[i], log);
+		if (!err)
+			err = add_thread(inj, tids[i]);
+	}
+	free(tids);
+	if (err == -EPERM)
+		return explain_eperm(inj->pid, log);
+	return err == -ESRCH ? bpfi_log_err(log, err, "process %d exited", inj->pid) : err;
+}
+
 static int stop_all(struct bpfi_injector *inj, struct bpfi_log *log)
 {
 	unsigned int alive = 0;
@@ -146,7 +178,10 @@ int bpfi_injector_attach(pid_t pid, const struct bpfi_injector_opts *opts,
 	inj->pid = pid;
 	inj->mem_fd = -1;
 	inj->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-	err = seize_all(inj, log);
+	if (opts && opts->one_thread)
+		err = seize_one(inj, log);
+	else
+		err = seize_all(inj, log);
 	if (!err)
 		err = stop_all(inj, log);
 	if (!err) {

@@ -1120,7 +1120,7 @@ END_TEST
  * arithmetic (it only shares RFC 9669), so a wrong range or a missed path shows up as an
  * access outside those regions or a program that does not stop.
  */
-#define FUZZ_PROGS 10000
+#define FUZZ_PROGS 6000
 #ifndef FUZZ_SEEDS
 #define FUZZ_SEEDS 4
 #endif

@@ -25,8 +25,11 @@ struct bpfi_injector;
 struct bpfi_injector_opts {
 	size_t sz;
 	unsigned int timeout_ms; /* per wait for a thread to stop; 0: 2000 ms */
+	/* Hold only the main thread (enough for remote system calls): the others run on. Only
+	 * patching needs every thread stopped (D4). */
+	bool one_thread;
 };
-#define bpfi_injector_opts__last_field timeout_ms
+#define bpfi_injector_opts__last_field one_thread
 
 /**
  * @brief **bpfi_injector_attach()** seizes every thread of @pid (rescanning /proc/PID/task
