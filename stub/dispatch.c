@@ -7,12 +7,13 @@
  * Freestanding: part of the stub.
  */
 #include "dispatch.h"
-#include "thread_state.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include <bpfinject/target.h>
+
+#include "thread_state.h"
 
 /* pt_regs fields by index (offset / 8). */
 #define PT_AX 10

@@ -27,21 +27,51 @@
 #define ROUND_N 1000
 
 /* eBPF instructions, spelled out (the kernel's filter.h macros, abridged). */
-#define LD_IMM64(dst, v)                                                          \
+#define LD_IMM64(dst, v)                                                            \
 	{ BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0, (int32_t)(uint32_t)(uint64_t)(v) }, \
-	{                                                                         \
-		0, 0, 0, 0, (int32_t)((uint64_t)(v) >> 32)                        \
+	{                                                                           \
+		0, 0, 0, 0, (int32_t)((uint64_t)(v) >> 32)                          \
 	}
-#define MOV_IMM(dst, imm)	 { BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm }
-#define MOV_REG(dst, src)	 { BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0 }
-#define ALU_IMM(op, dst, imm)	 { BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm }
-#define ALU_REG(op, dst, src)	 { BPF_ALU64 | (op) | BPF_X, dst, src, 0, 0 }
-#define LDX(sz, dst, src, off)	 { BPF_LDX | (sz) | BPF_MEM, dst, src, off, 0 }
-#define STX(sz, dst, src, off)	 { BPF_STX | (sz) | BPF_MEM, dst, src, off, 0 }
-#define XADD(dst, src, off)	 { BPF_STX | BPF_DW | BPF_ATOMIC, dst, src, off, BPF_ADD }
-#define JMP_IMM(op, dst, imm, o) { BPF_JMP | (op) | BPF_K, dst, 0, o, imm }
-#define CALL(id)		 { BPF_JMP | BPF_CALL, 0, 0, 0, id }
-#define EXIT			 { BPF_JMP | BPF_EXIT, 0, 0, 0, 0 }
+#define MOV_IMM(dst, imm)                                   \
+	{                                                   \
+		BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm \
+	}
+#define MOV_REG(dst, src)                                   \
+	{                                                   \
+		BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0 \
+	}
+#define ALU_IMM(op, dst, imm)                            \
+	{                                                \
+		BPF_ALU64 | (op) | BPF_K, dst, 0, 0, imm \
+	}
+#define ALU_REG(op, dst, src)                            \
+	{                                                \
+		BPF_ALU64 | (op) | BPF_X, dst, src, 0, 0 \
+	}
+#define LDX(sz, dst, src, off)                             \
+	{                                                  \
+		BPF_LDX | (sz) | BPF_MEM, dst, src, off, 0 \
+	}
+#define STX(sz, dst, src, off)                             \
+	{                                                  \
+		BPF_STX | (sz) | BPF_MEM, dst, src, off, 0 \
+	}
+#define XADD(dst, src, off)                                           \
+	{                                                             \
+		BPF_STX | BPF_DW | BPF_ATOMIC, dst, src, off, BPF_ADD \
+	}
+#define JMP_IMM(op, dst, imm, o)                       \
+	{                                              \
+		BPF_JMP | (op) | BPF_K, dst, 0, o, imm \
+	}
+#define CALL(id)                                \
+	{                                       \
+		BPF_JMP | BPF_CALL, 0, 0, 0, id \
+	}
+#define EXIT                                   \
+	{                                      \
+		BPF_JMP | BPF_EXIT, 0, 0, 0, 0 \
+	}
 
 struct target {
 	pid_t pid;
@@ -193,8 +223,9 @@ static uint64_t per_nr_prog(struct bpfi_target *tg, uint64_t counts)
 static uint64_t override_prog(struct bpfi_target *tg)
 {
 	struct bpf_insn p[] = {
-		LDX(BPF_DW, 2, 1, 16), JMP_IMM(BPF_JEQ, 2, 1, 2), MOV_IMM(2, -EIO),
-		CALL(58),	       MOV_IMM(0, 0),		  EXIT,
+		LDX(BPF_DW, 2, 1, 16), JMP_IMM(BPF_JEQ, 2, 1, 2),
+		MOV_IMM(2, -EIO),      CALL(58),
+		MOV_IMM(0, 0),	       EXIT,
 	};
 
 	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
@@ -269,7 +300,7 @@ static void print_report(const struct bpfi_target *tg)
 }
 
 static const struct bpfi_syscall_module *module_named(const struct bpfi_target *tg,
-						     const char *part)
+						      const char *part)
 {
 	const struct bpfi_syscall_module *m;
 	size_t n = bpfi_target_syscall_report(tg, &m);
@@ -286,7 +317,9 @@ static struct bpfi_target *open_target(pid_t pid, struct bpfi_arena *arena,
 {
 	char buf[512] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
-	struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena), .inj = inj };
+	struct bpfi_target_opts o = { .sz = sizeof(o),
+				      .arena_fd = bpfi_arena_fd(arena),
+				      .inj = inj };
 	struct bpfi_target *tg = NULL;
 
 	ck_assert_msg(bpfi_target_open(pid, &o, &tg, &log) == 0, "open: %s", buf);
@@ -333,9 +366,9 @@ START_TEST(counts_match_the_targets_own)
 	read_text(t.pid, &before);
 	tg = open_target(t.pid, arena, NULL);
 	a = bpfi_target_arena_addr(tg) + off;
-	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_getpid, false,
-						      record_prog(tg, a, true), &log),
-			 0);
+	ck_assert_int_eq(
+		bpfi_target_add_syscall_prog(tg, SYS_getpid, false, record_prog(tg, a, true), &log),
+		0);
 	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, "syscalls:sys_enter_write", 0,
 						       record_prog(tg, a + 64, true), &log),
 			 0);
@@ -345,9 +378,8 @@ START_TEST(counts_match_the_targets_own)
 	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, "raw_syscalls:sys_enter", 0,
 						       per_nr_prog(tg, a + 512 * 8), &log),
 			 0);
-	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, -1, true, per_nr_prog(tg, a + 1024 * 8),
-						      &log),
-			 0);
+	ck_assert_int_eq(
+		bpfi_target_add_syscall_prog(tg, -1, true, per_nr_prog(tg, a + 1024 * 8), &log), 0);
 	ck_assert_msg(bpfi_target_plan_syscalls(tg, &log) == 0, "plan: %s", buf);
 	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
 	print_report(tg);
@@ -421,8 +453,8 @@ START_TEST(override_write_with_eio)
 	off = bpfi_arena_alloc(arena, 64, 8);
 	count = (volatile int64_t *)(bpfi_arena_base(arena) + off);
 	tg = open_target(t.pid, arena, NULL);
-	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_write, false, override_prog(tg), &log),
-			 0);
+	ck_assert_int_eq(
+		bpfi_target_add_syscall_prog(tg, SYS_write, false, override_prog(tg), &log), 0);
 	ck_assert_int_eq(bpfi_target_add_syscall_prog(
 				 tg, SYS_write, true,
 				 count_eio_prog(tg, bpfi_target_arena_addr(tg) + off), &log),
@@ -460,9 +492,9 @@ START_TEST(errors)
 	ck_assert_msg(strstr(buf, "no syscall number"), "%s", buf);
 	buf[0] = '\0';
 	log.len = 0;
-	ck_assert_int_eq(bpfi_target_add_syscall_event(tg, "syscalls:sys_enter_nosuch", 0, 0x1000,
-						       &log),
-			 -ENOENT);
+	ck_assert_int_eq(
+		bpfi_target_add_syscall_event(tg, "syscalls:sys_enter_nosuch", 0, 0x1000, &log),
+		-ENOENT);
 	ck_assert_msg(strstr(buf, "no syscall tracepoint named"), "%s", buf);
 	buf[0] = '\0';
 	log.len = 0;
@@ -600,7 +632,8 @@ START_TEST(coverage_against_the_kernel)
 			printf(" %d:%lld/%llu", nr, (long long)ours[nr], (unsigned long long)k);
 			k -= artefact(nr);
 			if (nr == SYS_read || nr == SYS_exit_group)
-				differ += (uint64_t)ours[nr] > k; /* sites libc leaves unrewritten */
+				differ +=
+					(uint64_t)ours[nr] > k; /* sites libc leaves unrewritten */
 			else
 				differ += (uint64_t)ours[nr] != k;
 		}

@@ -1543,6 +1543,7 @@ Suite *verifier_suite(void)
 	tcase_add_loop_test(tb, bounds_alu_sound, 0, 2 * (int)sizeof(alu_ops));
 	tcase_add_loop_test(tb, bounds_branch_sound, 0, 2 * (int)sizeof(jmp_ops));
 	tcase_add_loop_test(tb, soundness_fuzz, 0, FUZZ_SEEDS);
+	tcase_set_timeout(tb, 60); /* the fuzz under the sanitizers */
 	suite_add_tcase(s, tb);
 	tcase_add_test(tconf, conformance_programs);
 	suite_add_tcase(s, tconf);

@@ -155,10 +155,13 @@ static const struct vreg *exact_fill(struct vframe *f, int64_t lo, int64_t hi)
 	return &s->spill;
 }
 
+/*
+ * A load of @size bytes somewhere in [lo, hi) (exactly there unless @var): a spill comes
+ * back whole, known bytes as a constant, anything else as an unknown number.
+ */
 static int stack_read(struct bpfi_verifier_env *env, uint32_t i, struct vframe *f, int64_t lo,
-		      int64_t hi, bool var, bool sx, struct vreg *out)
+		      int64_t hi, uint32_t size, bool var, bool sx, struct vreg *out)
 {
-	uint32_t size = (uint32_t)(hi - lo);
 	bool all_const = !var, uninit = false;
 	const struct vreg *spill = var ? NULL : exact_fill(f, lo, hi);
 	uint64_t v = 0;
@@ -175,13 +178,15 @@ static int stack_read(struct bpfi_verifier_env *env, uint32_t i, struct vframe *
 
 		switch (s->type[idx]) {
 		case VSLOT_SPILL:
-			if (s->spill.type != VREG_SCALAR)
+			/* Part of a pointer as a number (a variable offset may reach it too). */
+			if (s->spill.type != VREG_SCALAR && !var)
 				return verifier__reject(env, -EACCES, i,
 							"invalid size of register fill");
 			all_const = false;
 			break;
 		case VSLOT_CONST:
-			v |= (uint64_t)s->val[idx] << (8 * (b - lo));
+			if (!var)
+				v |= (uint64_t)s->val[idx] << (8 * (b - lo));
 			break;
 		case VSLOT_INVALID:
 			uninit = true;
@@ -285,7 +290,7 @@ int verifier__check_load(struct bpfi_verifier_env *env, uint32_t i, const struct
 	case VREG_PTR_TO_STACK:
 		err = stack_bounds(env, i, insn->src_reg, &ptr, insn->off, size, true, &lo, &hi);
 		if (!err)
-			err = stack_read(env, i, env->cur->frames[ptr.frameno], lo, hi,
+			err = stack_read(env, i, env->cur->frames[ptr.frameno], lo, hi, size,
 					 ptr.omin != ptr.omax, sx, &out);
 		break;
 	case VREG_PTR_TO_MAP_VALUE:

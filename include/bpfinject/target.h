@@ -100,9 +100,9 @@ struct bpfi_sc_site {
 	uint32_t state; /* BPFI_SC_SITE_* */
 };
 
-#define BPFI_SC_SITE_PLANNED 0
-#define BPFI_SC_SITE_PATCHED 1
-#define BPFI_SC_SITE_SKIPPED 2 /* found unsafe at commit (a thread inside it) */
+#define BPFI_SC_SITE_PLANNED  0
+#define BPFI_SC_SITE_PATCHED  1
+#define BPFI_SC_SITE_SKIPPED  2 /* found unsafe at commit (a thread inside it) */
 #define BPFI_SC_SITE_RESTORED 3
 
 struct bpfi_sc_table {
@@ -186,8 +186,8 @@ struct bpfi_stub_header {
 	uint32_t dispatch_return; /* uint64_t (struct pt_regs *, struct bpfi_target_hdr *) */
 	uint32_t tail_call_target; /* bpfi_tail_call_target */
 	uint32_t interp_run; /* bpfi_interp_run */
-	uint32_t syscall_enter; /* uint64_t (struct bpfi_sc_enter_ctx *, struct bpfi_target_hdr *) */
-	uint32_t syscall_exit; /* void (struct bpfi_sc_exit_ctx *, struct bpfi_target_hdr *) */
+	uint32_t syscall_enter; /* uint64_t (struct bpfi_sc_enter_ctx *, target_hdr *) */
+	uint32_t syscall_exit; /* void (struct bpfi_sc_exit_ctx *, target_hdr *) */
 };
 
 #endif
