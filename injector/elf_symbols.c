@@ -220,3 +220,20 @@ int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off,
 	elf_file_close(&f);
 	return err;
 }
+
+int bpfi_elf_image_symbol(const void *image, size_t size, const char *name, uint64_t *ret_value)
+{
+	GElf_Sym sym;
+	Elf *elf;
+	int err;
+
+	elf_version(EV_CURRENT);
+	elf = elf_memory((char *)(uintptr_t)image, size);
+	if (!elf)
+		return -ENOEXEC;
+	err = find_in_table(elf, SHT_DYNSYM, name, &sym);
+	if (!err)
+		*ret_value = sym.st_value;
+	elf_end(elf);
+	return err;
+}

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -168,6 +169,23 @@ static int map_thread_state(struct bpfi_target *t, struct bpfi_log *log)
 	return err;
 }
 
+/*
+ * The target's vDSO clock_gettime, so that ktime helpers make no system call there. The
+ * vDSO is the kernel's, the same bytes in every process: the symbol's offset in ours,
+ * added to where the target has its own. 0 when either has none.
+ */
+static uint64_t target_vdso_clock(pid_t pid)
+{
+	uint64_t ours = getauxval(AT_SYSINFO_EHDR), start, end, ours_end, off;
+
+	if (!ours || injector__find_vdso(getpid(), &start, &ours_end) ||
+	    bpfi_elf_image_symbol((const void *)(uintptr_t)ours, ours_end - ours,
+				  "__vdso_clock_gettime", &off) ||
+	    injector__find_vdso(pid, &start, &end) || end - start != ours_end - ours)
+		return 0;
+	return start + off;
+}
+
 static void fill_env(struct bpfi_target *t, const struct bpfi_arena_hdr *ah)
 {
 	struct bpfi_target_hdr *b = t->block;
@@ -192,6 +210,7 @@ static void fill_env(struct bpfi_target *t, const struct bpfi_arena_hdr *ah)
 				     ? (struct bpfi_map_hdr *)(uintptr_t)(t->arena + ah->printk_off)
 				     : NULL;
 	b->env.hwcaps = bpfi_helpers_hwcaps();
+	b->env.clock_gettime = (int (*)(int, void *))(uintptr_t)target_vdso_clock(t->pid);
 }
 
 int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi_target **ret_t,

@@ -104,6 +104,12 @@ int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off,
 			 struct bpfi_log *log);
 
 /**
+ * @brief **bpfi_elf_image_symbol()** the value of function @name in the dynamic symbol table
+ * of an ELF image already in memory (the vDSO). @return 0, -ENOENT or -ENOEXEC
+ */
+int bpfi_elf_image_symbol(const void *image, size_t size, const char *name, uint64_t *ret_value);
+
+/**
  * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
  * absolute path as given, or (libbpf's rule) a file whose base name starts with @name, as in
  * `libc.so.6`. @return 0, or -ENOENT "process N has not mapped 'NAME'"
