@@ -6,6 +6,7 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ struct inject_ctx {
 	struct bpfi_log *log;
 	int err;
 	unsigned int probes;
+	unsigned int skipped;
+	char skip_reason[600];
 };
 
 /* The program's code in the target, compiled and copied there on first use. */
@@ -66,11 +69,21 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 	if (!a->uprobe || !a->enabled || (a->pid != -1 && a->pid != pid))
 		return 0;
 	err = prog_code(c, a->prog_id, &fn);
-	if (!err)
-		err = bpfi_proc_offset_to_addr(pid, a->name, a->offset, &addr, c->log);
 	if (err) {
 		c->err = err;
 		return 1;
+	}
+	/*
+	 * A uprobe for every process (libbpf's pid -1) fires where its file is mapped, as in the
+	 * kernel: a target without that file is skipped, and said so. With nothing left to attach
+	 * in a target, the reason becomes the error.
+	 */
+	if (bpfi_proc_offset_to_addr(pid, a->name, a->offset, &addr, NULL)) {
+		c->skipped++;
+		if (!c->skip_reason[0])
+			snprintf(c->skip_reason, sizeof(c->skip_reason),
+				 "process %d has not mapped %s", pid, a->name);
+		return 0;
 	}
 	func = addr;
 	if (!bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL))
@@ -121,9 +134,14 @@ int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 		bpfi_runtime_foreach_attach(add_attach, &c);
 		err = c.err;
 	}
-	if (!err && !c.probes)
+	if (!err && !c.probes && c.skipped)
+		err = bpfi_log_err(log, -ENOENT, "%s", c.skip_reason);
+	else if (!err && !c.probes)
 		err = bpfi_log_err(log, -ENOENT, "no uprobe or uretprobe to attach in process %d",
 				   pid);
+	else if (!err && c.skipped)
+		cli__warn("attach", "%s: %u probe%s not attached there", c.skip_reason, c.skipped,
+			  c.skipped == 1 ? "" : "s");
 	if (!err)
 		err = bpfi_target_commit(ct->t, log);
 	if (err) {

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,14 +167,20 @@ static uint64_t function_addr(pid_t pid, const char *func)
 	return addr;
 }
 
-static void start_target(struct proc *t)
+static void start_target_named(struct proc *t, const char *name)
 {
 	char path[600], line[64];
 	char *argv[] = { path, "4", NULL };
 
-	snprintf(path, sizeof(path), "%s/target_calls", fixtures);
+	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
+	ck_assert_msg(access(path, X_OK) == 0, "%s is not built (musl-tools missing?)", path);
 	spawn(t, argv);
 	ck_assert_int_eq(read_line(t->out, line, sizeof(line), 5000), 0);
+}
+
+static void start_target(struct proc *t)
+{
+	start_target_named(t, "target_calls");
 }
 
 static void quit_target(struct proc *t)
@@ -186,9 +193,13 @@ static void quit_target(struct proc *t)
 	free(err);
 }
 
+/* glibc, dynamically linked; and the same program static with musl (no libc.so mapped). */
+static const char *const targets[] = { "target_calls", "target_calls_musl" };
+
 START_TEST(attach_by_pid_counts_exactly)
 {
 	char pid[16], *out, *err, line[256];
+	bool attached = false;
 	char *argv[] = { bpfinject,    "-p",
 			 pid,	       obj,
 			 "-a",	       "count_entry=fixture_work",
@@ -201,14 +212,22 @@ START_TEST(attach_by_pid_counts_exactly)
 	uint64_t addr;
 
 	paths();
-	start_target(&t);
+	start_target_named(&t, targets[_i]);
 	c0 = pause_target(&t);
 	addr = function_addr(t.pid, "fixture_work");
 	read_target(t.pid, addr, before, sizeof(before));
 	snprintf(pid, sizeof(pid), "%d", t.pid);
 	spawn(&b, argv);
-	ck_assert_int_eq(read_line(b.err, line, sizeof(line), 10000), 0);
-	ck_assert_msg(strstr(line, "attached 3 probes to process"), "bpfinject said: %s", line);
+	/* 3 probes with glibc; without libc.so (musl, static) its getpid probe is skipped, said
+	 * in a warning first. */
+	for (int i = 0; i < 3 && !attached; i++) {
+		ck_assert_int_eq(read_line(b.err, line, sizeof(line), 10000), 0);
+		attached = strncmp(line, "bpfinject: attached", 19) == 0;
+		ck_assert_msg(attached || strstr(line, "not attached there"), "bpfinject said: %s",
+			      line);
+	}
+	ck_assert_msg(strstr(line, _i ? "attached 2 probes" : "attached 3 probes"),
+		      "bpfinject said: %s", line);
 	ck_assert_int_eq(write(t.to, "g", 1), 1);
 	usleep(500000);
 	c1 = pause_target(&t);
@@ -372,7 +391,7 @@ Suite *e2e_suite(void)
 	TCase *tc = tcase_create("cli");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, attach_by_pid_counts_exactly);
+	tcase_add_loop_test(tc, attach_by_pid_counts_exactly, 0, 2);
 	tcase_add_test(tc, command_probed_from_main);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
