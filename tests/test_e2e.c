@@ -170,7 +170,7 @@ static uint64_t function_addr(pid_t pid, const char *func)
 static void start_target_named(struct proc *t, const char *name)
 {
 	char path[600], line[64];
-	char *argv[] = { path, "4", NULL };
+	char *argv[] = { path, "8", NULL };
 
 	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
 	ck_assert_msg(access(path, X_OK) == 0, "%s is not built (musl-tools missing?)", path);
@@ -279,6 +279,28 @@ START_TEST(command_probed_from_main)
 	ck_assert_int_eq(counter(out, 1), sum);
 	ck_assert_int_eq(counter(out, 2), calls);
 	ck_assert_int_eq(counter(out, 3), retsum);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* A real Debian program: getent asks libc's getaddrinfo for a host; the probe reads the name
+ * with bpf_probe_read_user_str and sends it through a ring buffer, and malloc is counted. */
+START_TEST(libc_functions_of_a_debian_program)
+{
+	char libc_obj[600], *out, *err, *mallocs;
+	char *argv[] = { bpfinject, libc_obj, "--event-type", "lookup",	   "--json",
+			 "--",	    "getent", "ahosts",	      "localhost", NULL };
+	struct proc b;
+
+	paths();
+	snprintf(libc_obj, sizeof(libc_obj), "%s/e2e_libc.bpf.o", BPFI_TEST_BPF_DIR);
+	spawn(&b, argv);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_msg(strstr(out, "{\"host\":\"localhost\",\"len\":10}"), "stdout: %s", out);
+	ck_assert_msg(strstr(out, "127.0.0.1"), "getent printed nothing: %s", out);
+	mallocs = strstr(out, "{\"mallocs\":");
+	ck_assert_msg(mallocs && strtol(mallocs + 11, NULL, 10) > 0, "stdout: %s", out);
 	free(out);
 	free(err);
 }
@@ -393,6 +415,7 @@ Suite *e2e_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, attach_by_pid_counts_exactly, 0, 2);
 	tcase_add_test(tc, command_probed_from_main);
+	tcase_add_test(tc, libc_functions_of_a_debian_program);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);

@@ -511,6 +511,82 @@ START_TEST(errors)
 }
 END_TEST
 
+/*
+ * bpf_override_return at a function entry (a uprobe): fixture_work of target_calls is not run
+ * and returns 7, so the sum of its results the target keeps grows by 7 a call; after
+ * restore, by its real results again.
+ */
+START_TEST(uprobe_override_return)
+{
+	char buf[512] = "", exe[512], path[1024], line[160];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpf_insn p[] = { MOV_IMM(2, 7), CALL(58), MOV_IMM(0, 0), EXIT };
+	long c0[3], c1[3], c2[3];
+	struct bpfi_arena *arena = NULL;
+	uint64_t foff, fsize, addr;
+	struct bpfi_target *tg;
+	struct target t;
+	int in[2], out[2], status;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_calls", getenv("BPFI_BUILD_DIR"));
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	t.pid = fork();
+	if (t.pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execl(path, path, "1", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t.to = in[1];
+	t.from = out[0];
+	ck_assert_int_eq(read_line(t.from, line, sizeof(line), 5000), 0);
+#define PAUSE(c)                                                                                   \
+	do {                                                                                       \
+		ck_assert_int_eq(write(t.to, "s", 1), 1);                                          \
+		ck_assert_int_eq(read_line(t.from, line, sizeof(line), 5000), 0);                  \
+		ck_assert_int_eq(                                                                  \
+			sscanf(line, "stopped calls %ld sum %ld retsum %ld", &c[0], &c[1], &c[2]), \
+			3);                                                                        \
+	} while (0)
+	PAUSE(c0);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	tg = open_target(t.pid, arena, NULL);
+	ck_assert_msg(bpfi_target_add_probe(tg, addr, addr, fsize, false,
+					    jit_into(tg, p, sizeof(p) / sizeof(p[0])), &log) == 0,
+		      "%s", buf);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+	ck_assert_int_eq(write(t.to, "g", 1), 1);
+	usleep(100000);
+	PAUSE(c1);
+	ck_assert_int_gt(c1[0] - c0[0], 100);
+	ck_assert_int_eq(c1[2] - c0[2], 7 * (c1[0] - c0[0]));
+	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
+	ck_assert_int_eq(write(t.to, "g", 1), 1);
+	usleep(50000);
+	PAUSE(c2);
+	ck_assert_int_gt(c2[0], c1[0]);
+	/* fixture_work(x) = 3x + 1 again */
+	ck_assert_int_eq(c2[2] - c1[2], 3 * (c2[1] - c1[1]) + (c2[0] - c1[0]));
+#undef PAUSE
+	bpfi_target_close(tg);
+	ck_assert_int_eq(write(t.to, "q", 1), 1);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	close(t.to);
+	close(t.from);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
 /* A kernel counter of syscalls:sys_enter_X for @pid (perf, as root), or -1. */
 static int kernel_counter(pid_t pid, uint32_t id)
 {
@@ -659,6 +735,7 @@ Suite *inject_syscalls_suite(void)
 	tcase_add_test(tc, counts_match_the_targets_own);
 	tcase_add_test(tc, override_write_with_eio);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, uprobe_override_return);
 	tcase_add_test(tc, coverage_against_the_kernel);
 	suite_add_tcase(s, tc);
 	return s;
