@@ -210,6 +210,7 @@ static void fill_env(struct bpfi_target *t, const struct bpfi_arena_hdr *ah)
 				     ? (struct bpfi_map_hdr *)(uintptr_t)(t->arena + ah->printk_off)
 				     : NULL;
 	b->env.hwcaps = bpfi_helpers_hwcaps();
+	b->env.threads = b->threads;
 	b->env.clock_gettime = (int (*)(int, void *))(uintptr_t)target_vdso_clock(t->pid);
 }
 

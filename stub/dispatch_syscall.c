@@ -54,19 +54,15 @@ static struct bpfi_thread_state *enter_guard(struct bpfi_target_hdr *t)
 	return ts;
 }
 
-/*
- * Returns non-zero when a program called bpf_override_return: the trampoline then skips the
- * syscall and returns rec->override_ret. rec->nr is never changed (the exit record reuses it).
- */
-uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
+/* The programs of one enter event: out of line, so that the common case (none) stays a
+ * few loads with no frame to build. */
+__attribute__((noinline)) static uint64_t enter_run(struct bpfi_sc_enter_ctx *rec,
+						    struct bpfi_target_hdr *t,
+						    const struct bpfi_sc_event *ev, uint32_t n,
+						    uint32_t nraw)
 {
-	const struct bpfi_sc_event *ev = event_of(t->sc.enter, rec->nr);
-	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_enter);
-	struct bpfi_thread_state *ts;
+	struct bpfi_thread_state *ts = enter_guard(t);
 
-	if (!n && !nraw)
-		return 0;
-	ts = enter_guard(t);
 	if (!ts)
 		return 0;
 	rec->common_pid = (int32_t)ts->tid;
@@ -85,19 +81,31 @@ uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hd
 }
 
 /*
+ * Returns non-zero when a program called bpf_override_return: the trampoline then skips the
+ * syscall and returns rec->override_ret. rec->nr is never changed (the exit record reuses it).
+ */
+uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
+{
+	const struct bpfi_sc_event *ev = event_of(t->sc.enter, rec->nr);
+	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_enter);
+
+	if (!n && !nraw)
+		return 0;
+	return enter_run(rec, t, ev, n, nraw);
+}
+
+/*
  * The trampoline's exit record is 24 bytes; programs get a copy with the word at 72 that makes
  * bpf_override_return refuse (the syscall already ran).
  */
-void stub_syscall_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hdr *t)
+__attribute__((noinline)) static void exit_run(const struct bpfi_sc_exit_ctx *rec,
+					       struct bpfi_target_hdr *t,
+					       const struct bpfi_sc_event *ev, uint32_t n,
+					       uint32_t nraw)
 {
-	const struct bpfi_sc_event *ev = event_of(t->sc.exit, rec->nr);
-	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_exit);
-	struct bpfi_thread_state *ts;
+	struct bpfi_thread_state *ts = enter_guard(t);
 	struct bpfi_sc_exit_ctx ctx;
 
-	if (!n && !nraw)
-		return;
-	ts = enter_guard(t);
 	if (!ts)
 		return;
 	ctx.common_flags = 0;
@@ -115,4 +123,13 @@ void stub_syscall_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hd
 		run(&t->sc.raw_exit, nraw, &ctx);
 	}
 	ts->depth--;
+}
+
+void stub_syscall_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hdr *t)
+{
+	const struct bpfi_sc_event *ev = event_of(t->sc.exit, rec->nr);
+	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_exit);
+
+	if (n || nraw)
+		exit_run(rec, t, ev, n, nraw);
 }

@@ -38,13 +38,14 @@ STUB_HELPER(map_update_elem)
 {
 	struct bpfi_map_hdr *map = (struct bpfi_map_hdr *)(uintptr_t)r1;
 
-	return stub_err(bpfi_map_update_elem(map, (const void *)(uintptr_t)r2,
-					     (const void *)(uintptr_t)r3, r4, map_cpu(map, env)));
+	return stub_err(bpfi_map_update_elem_tid(map, (const void *)(uintptr_t)r2,
+						 (const void *)(uintptr_t)r3, r4, map_cpu(map, env),
+						 stub__tid(env)));
 }
 
 /* bpf_map_delete_elem(map, key): 0 or a negative errno. */
 STUB_HELPER(map_delete_elem)
 {
-	return stub_err(bpfi_map_delete_elem((struct bpfi_map_hdr *)(uintptr_t)r1,
-					     (const void *)(uintptr_t)r2));
+	return stub_err(bpfi_map_delete_elem_tid((struct bpfi_map_hdr *)(uintptr_t)r1,
+						 (const void *)(uintptr_t)r2, stub__tid(env)));
 }

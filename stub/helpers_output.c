@@ -22,22 +22,23 @@ STUB_HELPER(perf_event_output)
 
 	if (r3 & ~STUB_F_INDEX_MASK)
 		return stub_err(-BPFI_EINVAL);
-	return stub_err(bpfi_perf_event_output(map, r3, stub__current_cpu(env),
-					       (const void *)(uintptr_t)r4, r5));
+	return stub_err(bpfi_perf_event_output_tid(
+		map, r3, stub__current_cpu(env), (const void *)(uintptr_t)r4, r5, stub__tid(env)));
 }
 
 /* bpf_ringbuf_output(ringbuf, data, size, flags): 0 or a negative errno. */
 STUB_HELPER(ringbuf_output)
 {
-	return stub_err(bpfi_ringbuf_output((struct bpfi_map_hdr *)(uintptr_t)r1,
-					    (const void *)(uintptr_t)r2, r3, r4));
+	return stub_err(bpfi_ringbuf_output_tid((struct bpfi_map_hdr *)(uintptr_t)r1,
+						(const void *)(uintptr_t)r2, r3, r4,
+						stub__tid(env)));
 }
 
 /* bpf_ringbuf_reserve(ringbuf, size, flags): the sample, or NULL. */
 STUB_HELPER(ringbuf_reserve)
 {
-	return (uint64_t)(uintptr_t)bpfi_ringbuf_reserve((struct bpfi_map_hdr *)(uintptr_t)r1, r2,
-							 r3);
+	return (uint64_t)(uintptr_t)bpfi_ringbuf_reserve_tid((struct bpfi_map_hdr *)(uintptr_t)r1,
+							     r2, r3, stub__tid(env));
 }
 
 /* bpf_ringbuf_submit(data, flags) and _discard: void in the kernel; r0 is 0. */

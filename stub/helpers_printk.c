@@ -309,12 +309,12 @@ static void emit(const struct bpfi_env *env, const struct pk_out *o)
 	uint32_t n = o->len < BPFI_PRINTK_MAX ? o->len : BPFI_PRINTK_MAX;
 	struct bpfi_printk_rec *rec;
 
-	rec = bpfi_ringbuf_reserve(env->printk_ring, sizeof(*rec) + n + 1, 0);
+	rec = bpfi_ringbuf_reserve_tid(env->printk_ring, sizeof(*rec) + n + 1, 0, stub__tid(env));
 	if (!rec)
 		return;
 	rec->ts_ns = stub__clock_ns(env, STUB_CLOCK_MONOTONIC);
-	rec->pid = (uint32_t)bpfi_syscall0(BPFI_NR_getpid);
-	rec->tid = (uint32_t)bpfi_syscall0(BPFI_NR_gettid);
+	rec->pid = stub__tgid(env);
+	rec->tid = stub__tid(env);
 	rec->cpu = stub__current_cpu(env);
 	bpfi_memset(rec->comm, 0, sizeof(rec->comm));
 	bpfi_syscall2(BPFI_NR_prctl, STUB_PR_GET_NAME, (long)rec->comm);

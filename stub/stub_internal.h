@@ -54,6 +54,9 @@ STUB_HELPER(map_delete_elem);
 
 /* helpers_time.c: time, identity, randomness, signals */
 uint32_t stub__current_cpu(const struct bpfi_env *env);
+/* The calling thread's ids, cached per thread in a target (helpers_time.c). */
+uint32_t stub__tid(const struct bpfi_env *env);
+uint32_t stub__tgid(const struct bpfi_env *env);
 uint64_t stub__clock_ns(const struct bpfi_env *env, int clock);
 STUB_HELPER(ktime_get_ns);
 STUB_HELPER(ktime_get_boot_ns);

@@ -27,9 +27,9 @@ static inline uint64_t stub_thread_pointer(void)
  * (glibc reuses thread control blocks, and so the slots) — a full table means misses, not
  * failures.
  */
-static inline struct bpfi_thread_state *stub_thread_state(const struct bpfi_target_hdr *t)
+static inline struct bpfi_thread_state *stub_thread_slot(uint64_t table)
 {
-	struct bpfi_thread_state *tab = (struct bpfi_thread_state *)(uintptr_t)t->threads;
+	struct bpfi_thread_state *tab = (struct bpfi_thread_state *)(uintptr_t)table;
 	uint64_t key = stub_thread_pointer();
 	uint32_t h = (uint32_t)((key >> 4) * 0x9e3779b97f4a7c15ull >> 40);
 
@@ -49,6 +49,11 @@ static inline struct bpfi_thread_state *stub_thread_state(const struct bpfi_targ
 			return ts;
 	}
 	return 0;
+}
+
+static inline struct bpfi_thread_state *stub_thread_state(const struct bpfi_target_hdr *t)
+{
+	return stub_thread_slot(t->threads);
 }
 
 #endif

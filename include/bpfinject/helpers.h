@@ -58,7 +58,10 @@ struct bpfi_env {
 	int (*clock_gettime)(int clock, void *ts);
 	uint32_t hwcaps; /* BPFI_HWCAP_*, from bpfi_helpers_hwcaps() */
 	uint32_t pad1;
-	uint64_t reserved[3];
+	/* In a target, its per-thread state (struct bpfi_thread_state[], target.h): the ids the
+	 * helpers give are cached there. 0 in the host: they are asked of the kernel. */
+	uint64_t threads;
+	uint64_t reserved[2];
 };
 
 /*

@@ -69,7 +69,7 @@ struct bpfi_thread_state {
 	uint32_t tid; /* cached gettid(), 0 until asked */
 	uint32_t depth; /* > 0 while a program runs: the recursion guard */
 	uint32_t nr_frames;
-	uint32_t pad;
+	uint32_t tgid; /* cached getpid(), 0 until asked */
 	struct bpfi_shadow_frame frames[BPFI_URETPROBE_DEPTH];
 };
 
