@@ -423,6 +423,57 @@ START_TEST(hundred_attach_detach_cycles)
 }
 END_TEST
 
+/*
+ * Detach while a thread is inside a probed function whose return was claimed: the return
+ * trampoline stays mapped and still sends the thread home; its programs no longer run.
+ */
+START_TEST(detach_with_a_return_pending)
+{
+	char buf[512] = "", exe[512], path[64], line[64];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg = NULL;
+	uint64_t foff, fsize, addr, coff, fn;
+	volatile int64_t *counters;
+	uint8_t code[64];
+	struct target t;
+	ssize_t n;
+
+	target_start(&t);
+	target_pause(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	coff = bpfi_arena_alloc(arena, 64, 8);
+	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
+	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_slow", &foff, &fsize, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	{
+		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
+
+		ck_assert_int_eq(bpfi_target_open(t.pid, &o, &tg, &log), 0);
+	}
+	ck_assert_int_eq(bpfi_target_add_code(
+				 tg, code, program(code, bpfi_target_arena_addr(tg) + coff, true),
+				 0, &fn, &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_probe(tg, addr, addr, fsize, true, fn, &log), 0);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "%s", buf);
+	ck_assert_int_eq(write(t.to, "z", 1), 1);
+	usleep(100000); /* inside fixture_slow, its return address now ours */
+	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
+	bpfi_target_close(tg);
+	ck_assert_int_eq(read_line(t.from, line, sizeof(line), 5000), 0);
+	ck_assert_str_eq(line, "slow done 300\n");
+	ck_assert_int_eq(counters[2], 0); /* the return program did not run after detach */
+	target_go(&t);
+	target_pause(&t);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
 Suite *inject_suite(void);
 Suite *inject_suite(void)
 {
@@ -434,6 +485,7 @@ Suite *inject_suite(void)
 	tcase_add_test(tc, persist_list_then_detach);
 	tcase_add_test(tc, find_without_programs);
 	tcase_add_test(tc, hundred_attach_detach_cycles);
+	tcase_add_test(tc, detach_with_a_return_pending);
 	tcase_add_test(tc, spawned_command_probed_from_main);
 	tcase_add_test(tc, spawn_errors);
 	suite_add_tcase(s, tc);
