@@ -28,6 +28,9 @@ _Static_assert(offsetof(struct bpfi_sc_enter_ctx, override_ret) ==
 _Static_assert(offsetof(struct bpfi_sc_enter_ctx, kind) ==
 		       offsetof(struct bpfi_syscall_enter_rec, reserved),
 	       "kind offset");
+_Static_assert(offsetof(struct bpfi_sc_enter_ctx, kind) == 72 &&
+		       offsetof(struct bpfi_sc_exit_ctx, kind) == 72,
+	       "bpf_override_return reads the context's kind at 72");
 _Static_assert(offsetof(struct bpfi_sc_exit_ctx, ret) ==
 		       offsetof(struct bpfi_syscall_exit_rec, ret),
 	       "ret offset");
@@ -107,6 +110,33 @@ int bpfi_target_add_syscall_prog(struct bpfi_target *t, long nr, bool exit, uint
 			 prog_fn, what, log);
 }
 
+/*
+ * The syscall whose event has @id on this kernel: the built-in table's guess when tracefs
+ * agrees (or is not readable), else a search of the live ids (another kernel numbers them
+ * differently).
+ */
+static bool syscall_by_live_id(uint32_t id, const struct bpfi_syscall **ret, bool *ret_exit)
+{
+	const struct bpfi_syscall *table;
+	struct bpfi_syscall_ids ids;
+	size_t n;
+
+	if (!bpfi_syscall_by_event_id(id, ret, ret_exit, NULL) &&
+	    !bpfi_syscall_live_ids(*ret, NULL, &ids, NULL) &&
+	    (*ret_exit ? ids.exit : ids.enter) == id)
+		return true;
+	n = bpfi_syscall_table(&table);
+	for (size_t i = 0; i < n; i++) {
+		if (!table[i].event || bpfi_syscall_live_ids(&table[i], NULL, &ids, NULL) ||
+		    !ids.live || (ids.enter != id && ids.exit != id))
+			continue;
+		*ret = &table[i];
+		*ret_exit = ids.exit == id;
+		return true;
+	}
+	return false;
+}
+
 int bpfi_target_add_syscall_event(struct bpfi_target *t, const char *name, uint32_t id,
 				  uint64_t prog_fn, struct bpfi_log *log)
 {
@@ -119,7 +149,7 @@ int bpfi_target_add_syscall_event(struct bpfi_target *t, const char *name, uint3
 		bpfi_syscall_live_ids(NULL, NULL, &raw, NULL);
 		if (id == raw.enter || id == raw.exit)
 			return bpfi_target_add_syscall_prog(t, -1, id == raw.exit, prog_fn, log);
-		if (bpfi_syscall_by_event_id(id, &s, &exit, NULL))
+		if (!syscall_by_live_id(id, &s, &exit))
 			return bpfi_log_err(log, -ENOENT, "no syscall tracepoint has id %u", id);
 		return bpfi_target_add_syscall_prog(t, s->nr, exit, prog_fn, log);
 	}

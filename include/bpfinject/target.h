@@ -139,7 +139,7 @@ struct bpfi_sc_exit_ctx {
 	int32_t common_pid;
 	int64_t nr;
 	int64_t ret;
-	uint64_t pad[5];
+	uint64_t pad[6];
 	uint64_t kind; /* at 72 */
 };
 
