@@ -52,6 +52,9 @@ int bpfi_target_find(pid_t pid, struct bpfi_target **ret_t, struct bpfi_log *log
 		return bpfi_log_err(log, err, "process %d: no such process", pid);
 	if (err)
 		return bpfi_log_err(log, err, "process %d carries no bpfinject programs", pid);
+	if (end - start < sizeof(struct bpfi_target_hdr))
+		return bpfi_log_err(log, -EINVAL,
+				    "process %d carries a block of another bpfinject version", pid);
 	/* map_files gives the memfd itself, so the host maps the very same block. */
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, start, end);
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -68,7 +71,9 @@ int bpfi_target_find(pid_t pid, struct bpfi_target **ret_t, struct bpfi_log *log
 	t = calloc(1, sizeof(*t));
 	if (t)
 		t->sites = calloc(BPFI_MAX_SITES, sizeof(*t->sites));
+	/* Another version's block may be laid out otherwise (or be shorter than ours). */
 	if (!t || !t->sites || ((struct bpfi_target_hdr *)block)->magic != BPFI_TARGET_MAGIC ||
+	    ((struct bpfi_target_hdr *)block)->version != BPFI_TARGET_VERSION ||
 	    ((struct bpfi_target_hdr *)block)->self != start) {
 		err = t && t->sites
 			      ? bpfi_log_err(log, -EINVAL, "process %d: not a bpfinject block", pid)
@@ -135,7 +140,7 @@ int bpfi_target_list(void (*fn)(pid_t pid, const struct bpfi_target_hdr *block, 
 		if (fd < 0)
 			continue;
 		if (pread(fd, block, sizeof(*block), (off_t)start) == (ssize_t)sizeof(*block) &&
-		    block->magic == BPFI_TARGET_MAGIC) {
+		    block->magic == BPFI_TARGET_MAGIC && block->version == BPFI_TARGET_VERSION) {
 			fn(pid, block, cookie);
 			n++;
 		}

@@ -119,8 +119,8 @@ static const struct bpfi_verifier_map *map_by_fd(int fd, void *cookie)
 static bool helper_known(int32_t id, void *cookie)
 {
 	static const int32_t known[] = { 1,   2,   3,	4,   5,	  6,   7,   8,	 12,  14,  15,
-					 16,  25,  35,	37,  45,  67,  80,  109, 112, 113, 114,
-					 115, 125, 130, 131, 132, 133, 134, 160, 164, 181 };
+					 58,  16,  25,	35,  37,  45,  67,  80,	 109, 112, 113,
+					 114, 115, 125, 130, 131, 132, 133, 134, 160, 164, 181 };
 	size_t k;
 
 	(void)cookie;
@@ -156,6 +156,18 @@ static const struct verifier_case cases[] = {
 	  0,
 	  NULL,
 	  0 },
+	{ "bpf_override_return(ctx, -EIO) in a uprobe program",
+	  { BPF_MOV64_IMM(BPFI_REG_2, -5), BPF_EMIT_CALL(58), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  BPF_PROG_TYPE_KPROBE },
+	{ "bpf_override_return where nothing can be overridden",
+	  { BPF_MOV64_IMM(BPFI_REG_2, -5), BPF_EMIT_CALL(58), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "bpf_override_return is only for uprobe and syscall-entry programs",
+	  BPF_PROG_TYPE_SOCKET_FILTER },
 	{ "libbpf FEAT_MEMCG_ACCOUNT probe: call ktime_get_coarse_ns",
 	  { BPF_EMIT_CALL(FN_ktime_get_coarse_ns), BPF_EXIT_INSN() },
 	  0,

@@ -287,6 +287,17 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 		return verifier__reject(env, -EINVAL, i, "unknown func unknown#%lld",
 					(long long)id);
 	}
+	/*
+	 * bpf_override_return writes a pt_regs (uprobe) or a sys_enter record: other contexts
+	 * have neither. Which tracepoint a program attaches to is not known here, so a sys_exit
+	 * program gets -EINVAL from the helper at run time instead.
+	 */
+	if (id == 58 && env->prog_type != BPF_PROG_TYPE_KPROBE &&
+	    env->prog_type != BPF_PROG_TYPE_TRACEPOINT)
+		return verifier__reject(env, -EINVAL, i,
+					"bpf_override_return is only for uprobe and syscall-entry "
+					"programs, not program type %u",
+					env->prog_type);
 	for (k = 0; p && k < 5; k++) {
 		err = check_arg(env, i, (int32_t)id, p, k, &meta);
 		if (err)

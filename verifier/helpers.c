@@ -37,6 +37,7 @@ static const struct helper_proto protos[] = {
 	  VARG_CONST_MAP_PTR, VARG_ANYTHING),
 	P(45, "probe_read_str", VRET_INTEGER, 0, VARG_PTR_TO_UNINIT_MEM, VARG_CONST_SIZE_OR_ZERO,
 	  VARG_ANYTHING),
+	P(58, "override_return", VRET_INTEGER, 0, VARG_PTR_TO_CTX, VARG_ANYTHING),
 	P(67, "get_stack", VRET_INTEGER, 0, VARG_PTR_TO_CTX, VARG_PTR_TO_UNINIT_MEM,
 	  VARG_CONST_SIZE_OR_ZERO, VARG_ANYTHING),
 	P(80, "get_current_cgroup_id", VRET_INTEGER, 0, 0),

@@ -28,7 +28,7 @@
 #include <bpfinject/helpers.h>
 
 #define BPFI_TARGET_MAGIC   0x54454752414754ULL /* "TGTARGET" */
-#define BPFI_TARGET_VERSION 1
+#define BPFI_TARGET_VERSION 2
 
 /* Program ids index env.progs: the runtime's limit (RT_MAX_PROGS). */
 #define BPFI_MAX_PROGS 4096
