@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/perf_event.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,6 +200,53 @@ static int attach_spec(struct bpf_object *obj, const char *spec, struct run_args
 	return keep_link(a, link);
 }
 
+/*
+ * SEC("tracepoint/syscalls/sys_enter_X"), ("tp/raw_syscalls/sys_exit") and the like: the
+ * event id comes from tracefs when it is readable and from bpfinject's own table when not
+ * (a container, no root), so these attach where libbpf's tracefs lookup would fail. The
+ * perf event goes through the runtime like libbpf's own.
+ */
+static struct bpf_link *attach_syscall_tracepoint(struct bpf_program *prog, const char *sec)
+{
+	const char *ev = strchr(sec, '/') + 1, *name;
+	const struct bpfi_syscall *sc = NULL;
+	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr) };
+	struct bpfi_syscall_ids ids;
+	bool exit;
+	int fd;
+
+	if (!strncmp(ev, "raw_syscalls/", 13)) {
+		name = ev + 13;
+	} else {
+		name = ev + 9; /* "syscalls/" */
+		if (bpfi_syscall_by_name(name, &sc, NULL)) {
+			errno = ENOENT;
+			return NULL;
+		}
+	}
+	exit = !strncmp(name, "sys_exit", 8);
+	if (bpfi_syscall_live_ids(sc, NULL, &ids, NULL)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	attr.config = exit ? ids.exit : ids.enter;
+	fd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	return bpf_program__attach_perf_event(prog, fd);
+}
+
+static bool is_syscall_tracepoint(const char *sec)
+{
+	const char *ev = strchr(sec, '/');
+
+	return (!strncmp(sec, "tracepoint/", 11) || !strncmp(sec, "tp/", 3)) && ev &&
+	       (!strncmp(ev + 1, "syscalls/sys_enter_", 19) ||
+		!strncmp(ev + 1, "syscalls/sys_exit_", 18) ||
+		!strcmp(ev + 1, "raw_syscalls/sys_enter") ||
+		!strcmp(ev + 1, "raw_syscalls/sys_exit"));
+}
+
 /* Attaches what libbpf can attach by section name; the runtime records it. */
 static int attach_programs(struct cli_obj *o, struct run_args *a)
 {
@@ -215,13 +264,17 @@ static int attach_programs(struct cli_obj *o, struct run_args *a)
 
 		if (!named || !bpf_program__autoload(prog))
 			continue;
-		if (strncmp(sec, "uprobe", 6) && strncmp(sec, "uretprobe", 9)) {
+		if (strncmp(sec, "uprobe", 6) && strncmp(sec, "uretprobe", 9) &&
+		    !is_syscall_tracepoint(sec)) {
 			cli__warn(bpf_program__name(prog),
-				  "section '%s' is not a uprobe or uretprobe: not attached", sec);
+				  "section '%s' is not a uprobe, uretprobe or syscall tracepoint: "
+				  "not attached",
+				  sec);
 			continue;
 		}
 		cli__libbpf_clear();
-		link = bpf_program__attach(prog);
+		link = is_syscall_tracepoint(sec) ? attach_syscall_tracepoint(prog, sec)
+						  : bpf_program__attach(prog);
 		if (!link) {
 			const char *why = cli__libbpf_last_warning();
 

@@ -6,6 +6,7 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct inject_ctx {
 	int err;
 	unsigned int probes;
 	unsigned int skipped;
+	unsigned int syscall_progs;
 	char skip_reason[600];
 };
 
@@ -59,6 +61,25 @@ static int prog_code(struct inject_ctx *c, uint32_t prog_id, uint64_t *ret_fn)
 	return 0;
 }
 
+/* A syscall tracepoint: its program runs at the rewritten syscall sites of the target. */
+static int add_tracepoint(struct inject_ctx *c, const struct bpfi_runtime_attach *a)
+{
+	uint64_t fn;
+	int err;
+
+	err = prog_code(c, a->prog_id, &fn);
+	if (!err)
+		err = bpfi_target_add_syscall_event(c->ct->t, a->name, (uint32_t)a->config, fn,
+						    c->log);
+	if (err) {
+		c->err = err;
+		return 1;
+	}
+	c->syscall_progs++;
+	c->probes++;
+	return 0;
+}
+
 static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 {
 	struct inject_ctx *c = cookie;
@@ -66,7 +87,11 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 	uint64_t addr, func_off, func_size = 0, func, fn;
 	int err;
 
-	if (!a->uprobe || !a->enabled || (a->pid != -1 && a->pid != pid))
+	if (!a->enabled || (a->pid != -1 && a->pid != pid))
+		return 0;
+	if (a->perf_type == PERF_TYPE_TRACEPOINT)
+		return add_tracepoint(c, a);
+	if (!a->uprobe)
 		return 0;
 	err = prog_code(c, a->prog_id, &fn);
 	if (err) {
@@ -111,6 +136,27 @@ static int add_all_progs(struct inject_ctx *c)
 	return 0;
 }
 
+/* "bpfinject: process N: 523 of 526 syscall sites in libc.so.6 rewritten; 3 not: ..." */
+static void report_syscall_sites(const struct cli_target *ct)
+{
+	const struct bpfi_syscall_module *mods;
+	size_t n = bpfi_target_syscall_report(ct->t, &mods);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct bpfi_syscall_module *m = &mods[i];
+		const char *base = strrchr(m->path, '/');
+
+		if (!m->found)
+			continue;
+		fprintf(stderr, "bpfinject: process %d: %u of %u syscall sites in %s rewritten",
+			ct->pid, m->rewritten, m->found, base ? base + 1 : m->path);
+		for (unsigned int w = 0; w < m->nr_why; w++)
+			fprintf(stderr, "%s %u %s", w ? ";" : "; not:", m->why[w].count,
+				m->why[w].reason);
+		fputc('\n', stderr);
+	}
+}
+
 int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 		struct bpfi_log *log)
 {
@@ -142,8 +188,12 @@ int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 	else if (!err && c.skipped)
 		cli__warn("attach", "%s: %u probe%s not attached there", c.skip_reason, c.skipped,
 			  c.skipped == 1 ? "" : "s");
+	if (!err && c.syscall_progs)
+		err = bpfi_target_plan_syscalls(ct->t, log);
 	if (!err)
 		err = bpfi_target_commit(ct->t, log);
+	if (!err && c.syscall_progs)
+		report_syscall_sites(ct);
 	if (err) {
 		bpfi_target_close(ct->t); /* a spawned command is killed by the caller */
 		ct->t = NULL;
