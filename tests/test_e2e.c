@@ -306,6 +306,34 @@ START_TEST(libc_functions_of_a_debian_program)
 }
 END_TEST
 
+/*
+ * Fault injection from a syscall tracepoint: cat's write(2) to standard output fails with
+ * EIO at the injected call (bpf_override_return in sys_enter_write), as a real EIO would make
+ * it fail, and its openat calls are counted by a second program.
+ */
+START_TEST(syscall_fault_injection)
+{
+	char fault_obj[600], *out, *err, *failed, *opens;
+	char *argv[] = { bpfinject, fault_obj, "--json", "--", "cat", "/etc/hostname", NULL };
+	struct proc b;
+	int rc;
+
+	paths();
+	snprintf(fault_obj, sizeof(fault_obj), "%s/e2e_fault.bpf.o", BPFI_TEST_BPF_DIR);
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc == 1, "cat exited %d; stderr: %s", rc, err);
+	ck_assert_msg(strstr(err, "cat: write error: Input/output error"), "stderr: %s", err);
+	ck_assert_msg(strstr(err, "syscall sites in libc.so.6 rewritten"), "stderr: %s", err);
+	failed = strstr(out, "{\"failed_writes\":");
+	opens = strstr(out, "{\"openats\":");
+	ck_assert_msg(failed && strtol(failed + 17, NULL, 10) == 1, "stdout: %s", out);
+	ck_assert_msg(opens && strtol(opens + 12, NULL, 10) > 0, "stdout: %s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(persist_list_detach)
 {
 	char pid[16], *out, *err;
@@ -416,6 +444,7 @@ Suite *e2e_suite(void)
 	tcase_add_loop_test(tc, attach_by_pid_counts_exactly, 0, 2);
 	tcase_add_test(tc, command_probed_from_main);
 	tcase_add_test(tc, libc_functions_of_a_debian_program);
+	tcase_add_test(tc, syscall_fault_injection);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);
