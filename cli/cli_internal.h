@@ -106,13 +106,13 @@ struct bpfi_printk_line;
 
 struct cli_target {
 	pid_t pid;
-	bool spawned;		/* started by us with -- CMD: our child */
-	int exit_status;	/* when a spawned one has exited */
+	bool spawned; /* started by us with -- CMD: our child */
+	int exit_status; /* when a spawned one has exited */
 	struct bpfi_target *t;
 	unsigned int probes;
 	struct {
 		uint32_t id;
-		uint64_t fn;	/* its code in the target */
+		uint64_t fn; /* its code in the target */
 	} progs[CLI_MAX_PROGS];
 	unsigned int nr_progs;
 };

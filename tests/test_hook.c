@@ -354,7 +354,8 @@ START_TEST(entry_hook_in_process)
 
 	memcpy(orig, (void *)func, sizeof(orig));
 	ck_assert_int_eq(bpfi_hook_relocate((const uint8_t *)func, 64, func,
-					    (uintptr_t)tramp + bpfi_tramp_reloc_offset(false), &r, &log),
+					    (uintptr_t)tramp + bpfi_tramp_reloc_offset(false), &r,
+					    &log),
 			 0);
 	for (uint64_t cookie = 1; cookie <= 3; cookie++) {
 		struct bpfi_tramp_opts o = {
