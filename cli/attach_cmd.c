@@ -29,7 +29,7 @@
 #define MAX_ATTACH_SPECS 32
 #define MAX_LINKS	 256
 
-static volatile sig_atomic_t stop_requested;
+volatile sig_atomic_t cli__stop_requested;
 
 struct run_args {
 	pid_t pids[MAX_TARGETS];
@@ -54,10 +54,10 @@ struct events {
 	unsigned long n;
 };
 
-static void on_signal(int sig)
+void cli__on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	cli__stop_requested = 1;
 }
 
 static double now_s(void)
@@ -206,7 +206,21 @@ static int attach_spec(struct bpf_object *obj, const char *spec, struct run_args
  * (a container, no root), so these attach where libbpf's tracefs lookup would fail. The
  * perf event goes through the runtime like libbpf's own.
  */
-static struct bpf_link *attach_syscall_tracepoint(struct bpf_program *prog, const char *sec)
+static bool calls_helper(const struct bpf_program *prog, int32_t id)
+{
+	const struct bpf_insn *insns = bpf_program__insns(prog);
+	size_t n = bpf_program__insn_cnt(prog);
+
+	for (size_t i = 0; i < n; i++) {
+		if (insns[i].code == (BPF_JMP | BPF_CALL) && !insns[i].src_reg &&
+		    insns[i].imm == id)
+			return true;
+	}
+	return false;
+}
+
+static struct bpf_link *attach_syscall_tracepoint(struct bpf_program *prog, const char *sec,
+						  const char **ret_why)
 {
 	const char *ev = strchr(sec, '/') + 1, *name;
 	const struct bpfi_syscall *sc = NULL;
@@ -225,6 +239,11 @@ static struct bpf_link *attach_syscall_tracepoint(struct bpf_program *prog, cons
 		}
 	}
 	exit = !strncmp(name, "sys_exit", 8);
+	/* A syscall that has run cannot be overridden: say so now rather than fail each call. */
+	if (exit && calls_helper(prog, 58)) {
+		*ret_why = "bpf_override_return cannot work there: the syscall has already run";
+		return NULL;
+	}
 	if (bpfi_syscall_live_ids(sc, NULL, &ids, NULL)) {
 		errno = ENOENT;
 		return NULL;
@@ -252,6 +271,7 @@ static int attach_programs(struct cli_obj *o, struct run_args *a)
 {
 	struct bpf_program *prog;
 	struct bpf_link *link;
+	const char *why;
 
 	for (unsigned int i = 0; i < a->nr_attach; i++) {
 		if (attach_spec(o->obj, a->attach[i], a))
@@ -273,10 +293,12 @@ static int attach_programs(struct cli_obj *o, struct run_args *a)
 			continue;
 		}
 		cli__libbpf_clear();
-		link = is_syscall_tracepoint(sec) ? attach_syscall_tracepoint(prog, sec)
+		why = NULL;
+		link = is_syscall_tracepoint(sec) ? attach_syscall_tracepoint(prog, sec, &why)
 						  : bpf_program__attach(prog);
 		if (!link) {
-			const char *why = cli__libbpf_last_warning();
+			if (!why)
+				why = cli__libbpf_last_warning();
 
 			return cli__err(bpf_program__name(prog), "cannot attach '%s': %s", sec,
 					why[0] ? why : strerror(errno));
@@ -318,7 +340,7 @@ static int open_event_buffers(struct cli_obj *o, struct events *ev, struct ring_
 }
 
 /* Is a target still there? A spawned one is reaped when it exits. */
-static bool target_alive(struct cli_target *ct)
+bool cli__target_alive(struct cli_target *ct)
 {
 	int status;
 
@@ -369,7 +391,7 @@ static void event_loop(struct cli_target *cts, unsigned int n, const struct run_
 {
 	double end = a->duration > 0 ? now_s() + a->duration : 0;
 
-	while (!stop_requested && (!end || now_s() < end)) {
+	while (!cli__stop_requested && (!end || now_s() < end)) {
 		unsigned int alive = 0;
 
 		if (rb)
@@ -380,7 +402,7 @@ static void event_loop(struct cli_target *cts, unsigned int n, const struct run_
 			usleep(100000);
 		bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
 		for (unsigned int i = 0; i < n; i++)
-			alive += cts[i].t && target_alive(&cts[i]);
+			alive += cts[i].t && cli__target_alive(&cts[i]);
 		if (!alive)
 			break;
 	}
@@ -480,7 +502,8 @@ static int event_type_id(const struct cli_obj *o, const char *name)
 }
 
 /* Injects into every target; on failure, takes back what was done. */
-static int inject_targets(struct run_args *a, struct cli_target *cts, unsigned int *ret_n)
+int cli__inject_targets(const pid_t *pids, unsigned int nr_pids, char **cmd, struct cli_target *cts,
+			unsigned int *ret_n)
 {
 	char buf[CLI_REASON_MAX] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
@@ -488,8 +511,8 @@ static int inject_targets(struct run_args *a, struct cli_target *cts, unsigned i
 	unsigned int n = 0;
 	int err = 0;
 
-	if (a->cmd) {
-		err = bpfi_injector_spawn(a->cmd, &spawned, &log);
+	if (cmd) {
+		err = bpfi_injector_spawn(cmd, &spawned, &log);
 		if (!err) {
 			pid_t pid = bpfi_injector_pid(spawned);
 
@@ -502,8 +525,8 @@ static int inject_targets(struct run_args *a, struct cli_target *cts, unsigned i
 			}
 		}
 	}
-	for (unsigned int i = 0; !err && i < a->nr_pids; i++) {
-		err = cli__inject(&cts[n], a->pids[i], NULL, &log);
+	for (unsigned int i = 0; !err && i < nr_pids; i++) {
+		err = cli__inject(&cts[n], pids[i], NULL, &log);
 		if (!err)
 			n++;
 	}
@@ -511,7 +534,7 @@ static int inject_targets(struct run_args *a, struct cli_target *cts, unsigned i
 		buf[strcspn(buf, "\n")] = '\0';
 		for (unsigned int i = 0; i < n; i++)
 			cli__detach(&cts[i], false, NULL);
-		return cli__err(a->cmd ? a->cmd[0] : "attach", "%s", buf[0] ? buf : strerror(-err));
+		return cli__err(cmd ? cmd[0] : "attach", "%s", buf[0] ? buf : strerror(-err));
 	}
 	*ret_n = n;
 	return 0;
@@ -552,9 +575,9 @@ int cli__cmd_attach(int argc, char **argv)
 		ret = EXIT_FAILURE;
 		goto out;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	ret = inject_targets(&a, cts, &n);
+	signal(SIGINT, cli__on_signal);
+	signal(SIGTERM, cli__on_signal);
+	ret = cli__inject_targets(a.pids, a.nr_pids, a.cmd, cts, &n);
 	if (ret)
 		goto out;
 	for (unsigned int i = 0; i < n; i++)
@@ -567,7 +590,7 @@ int cli__cmd_attach(int argc, char **argv)
 		char buf[CLI_REASON_MAX] = "";
 		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 
-		if (cts[i].spawned && !target_alive(&cts[i]))
+		if (cts[i].spawned && !cli__target_alive(&cts[i]))
 			cli__detach(&cts[i], true, NULL); /* nothing left to restore */
 		else if (cli__detach(&cts[i], a.persist, &log))
 			ret = cli__err("detach", "%s", buf);

@@ -8,6 +8,7 @@
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,9 +123,17 @@ int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log);
 
 /* attach_cmd.c */
+extern volatile sig_atomic_t cli__stop_requested;
+void cli__on_signal(int sig);
+int cli__inject_targets(const pid_t *pids, unsigned int nr_pids, char **cmd, struct cli_target *cts,
+			unsigned int *ret_n);
+bool cli__target_alive(struct cli_target *ct);
 int cli__cmd_attach(int argc, char **argv);
 int cli__cmd_detach(int argc, char **argv);
 int cli__cmd_list(int argc, char **argv);
+
+/* fault.c */
+int cli__cmd_fault(int argc, char **argv);
 
 /* printk.c: trace_printk lines as trace_pipe prints them */
 void cli__print_printk(const struct bpfi_printk_line *line, void *cookie);

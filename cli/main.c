@@ -53,6 +53,11 @@ static const char usage_text[] =
 	"commands:\n"
 	"  detach -p PID                 remove programs left with --persist\n"
 	"  list                          processes carrying programs, their probes and hits\n"
+	"  fault (--syscall NAME --errno ERR | --func [PATH:]FUNC --return VAL)\n"
+	"        [--probability P] [--nth N] [--after N] [--path-prefix DIR] [--tid TID]\n"
+	"        [--seed S] [--duration S] (-p PID... | -- CMD ARGS)\n"
+	"                                fault injection without writing eBPF: the chosen calls\n"
+	"                                fail (or return VAL); prints how many were injected\n"
 	"  dump OBJ [-d]                 list the programs (with the load-time check result) and\n"
 	"                                maps of an eBPF object; -d disassembles the programs\n"
 	"  test-run OBJ PROG [options]   run PROG once or --repeat N times through PROG_TEST_RUN,\n"
@@ -184,7 +189,8 @@ int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify)
 /* The attach form starts with -p, a .o file, or an option only it takes. */
 static bool is_attach_command(const char *arg)
 {
-	static const char *const commands[] = { "dump", "test-run", "detach", "list", "help" };
+	static const char *const commands[] = { "dump", "test-run", "detach",
+						"list", "fault",    "help" };
 	size_t len = strlen(arg);
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -255,6 +261,8 @@ int main(int argc, char **argv)
 		ret = cli__cmd_detach(argc, argv);
 	else if (!strcmp(cmd, "list"))
 		ret = cli__cmd_list(argc, argv);
+	else if (!strcmp(cmd, "fault"))
+		ret = cli__cmd_fault(argc, argv);
 	else if (!strcmp(cmd, "help"))
 		ret = usage(stdout, EXIT_SUCCESS);
 	else {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -334,6 +335,40 @@ START_TEST(syscall_fault_injection)
 }
 END_TEST
 
+/*
+ * `bpfinject fault` for CI: dd's writes succeed three times, then fail with EIO at the
+ * injected call and not before; the count of injected faults is printed at the end.
+ */
+START_TEST(fault_command_fails_the_fourth_write)
+{
+	char outfile[] = "/tmp/bpfi-fault-XXXXXX", of[64], *out, *err;
+	char *argv[] = { bpfinject,	 "fault",   "--syscall", "write",    "--errno",
+			 "EIO",		 "--after", "3",	 "--",	     "dd",
+			 "if=/dev/zero", of,	    "bs=1k",	 "count=10", NULL };
+	struct stat st;
+	struct proc b;
+	int fd, rc;
+
+	paths();
+	fd = mkstemp(outfile);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(of, sizeof(of), "of=%s", outfile);
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_int_eq(stat(outfile, &st), 0);
+	unlink(outfile);
+	/* dd's own complaint is a write too (to stderr), so it fails as well: the exit status and
+	 * the file tell what happened. */
+	ck_assert_msg(rc != 0, "dd did not fail; stderr: %s", err);
+	ck_assert_int_eq(st.st_size, 3 * 1024); /* three writes went through */
+	ck_assert_msg(strstr(err, "bpfinject: injected ") && strstr(err, "calls of write"),
+		      "stderr: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(persist_list_detach)
 {
 	char pid[16], *out, *err;
@@ -376,7 +411,7 @@ END_TEST
 /* Each error: one line on stderr naming the thing and the reason, a non-zero exit. */
 struct error_case {
 	const char *descr;
-	const char *args[8]; /* after bpfinject; "OBJ" and "PID" are replaced */
+	const char *args[10]; /* after bpfinject; "OBJ" and "PID" are replaced */
 	const char *expect;
 };
 
@@ -393,12 +428,21 @@ static const struct error_case errors[] = {
 	{ "detach from a process without programs",
 	  { "detach", "-p", "PID" },
 	  "carries no bpfinject programs" },
+	{ "fault: a syscall that does not exist",
+	  { "fault", "--syscall", "nosuchcall", "--errno", "EIO", "-p", "PID" },
+	  "no such system call" },
+	{ "fault: an errno that does not exist",
+	  { "fault", "--syscall", "write", "--errno", "EFOO", "-p", "PID" },
+	  "not an errno name" },
+	{ "fault: a path prefix on a syscall without a path",
+	  { "fault", "--syscall", "write", "--errno", "EIO", "--path-prefix", "/tmp", "-p", "PID" },
+	  "only with a syscall that takes a path" },
 };
 
 START_TEST(errors_are_one_line)
 {
 	const struct error_case *c = &errors[_i];
-	char *argv[12] = { bpfinject }, pid[16], dead[16], *out, *err;
+	char *argv[14] = { bpfinject }, pid[16], dead[16], *out, *err;
 	struct proc t, b;
 	pid_t d;
 	int n = 1, rc;
@@ -411,7 +455,7 @@ START_TEST(errors_are_one_line)
 		_exit(0);
 	waitpid(d, NULL, 0);
 	snprintf(dead, sizeof(dead), "%d", d);
-	for (int i = 0; i < 8 && c->args[i]; i++) {
+	for (int i = 0; i < 10 && c->args[i]; i++) {
 		const char *a = c->args[i];
 
 		argv[n++] = !strcmp(a, "OBJ")	    ? obj
@@ -445,6 +489,7 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, command_probed_from_main);
 	tcase_add_test(tc, libc_functions_of_a_debian_program);
 	tcase_add_test(tc, syscall_fault_injection);
+	tcase_add_test(tc, fault_command_fails_the_fourth_write);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);
