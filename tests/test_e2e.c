@@ -21,6 +21,7 @@
 #include <bpfinject/injector.h>
 
 #include "test_bpf_paths.h"
+#include "test_util.h"
 
 static char bpfinject[512], obj[512], fixtures[512];
 
@@ -61,24 +62,6 @@ static void spawn(struct proc *p, char *const argv[])
 	p->to = in[1];
 	p->out = out[0];
 	p->err = err[0];
-}
-
-static int read_line(int fd, char *buf, size_t size, int timeout_ms)
-{
-	size_t len = 0;
-
-	while (len + 1 < size) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			return -ETIMEDOUT;
-		if (read(fd, buf + len, 1) != 1)
-			return -EIO;
-		if (buf[len++] == '\n')
-			break;
-	}
-	buf[len] = '\0';
-	return 0;
 }
 
 /* Everything left on @fd until EOF. */
@@ -134,23 +117,11 @@ static struct counts pause_target(struct proc *t)
 	char line[128];
 
 	ck_assert_int_eq(write(t->to, "s", 1), 1);
-	ck_assert_int_eq(read_line(t->out, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->out, line, sizeof(line), 5000), 0);
 	ck_assert_int_eq(
 		sscanf(line, "stopped calls %ld sum %ld retsum %ld", &c.calls, &c.sum, &c.retsum),
 		3);
 	return c;
-}
-
-static void read_target(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pread(fd, buf, len, (off_t)addr), (ssize_t)len);
-	close(fd);
 }
 
 static uint64_t function_addr(pid_t pid, const char *func)
@@ -176,7 +147,7 @@ static void start_target_named(struct proc *t, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
 	ck_assert_msg(access(path, X_OK) == 0, "%s is not built (musl-tools missing?)", path);
 	spawn(t, argv);
-	ck_assert_int_eq(read_line(t->out, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->out, line, sizeof(line), 5000), 0);
 }
 
 static void start_target(struct proc *t)
@@ -216,13 +187,13 @@ START_TEST(attach_by_pid_counts_exactly)
 	start_target_named(&t, targets[_i]);
 	c0 = pause_target(&t);
 	addr = function_addr(t.pid, "fixture_work");
-	read_target(t.pid, addr, before, sizeof(before));
+	test_read_mem(t.pid, addr, before, sizeof(before));
 	snprintf(pid, sizeof(pid), "%d", t.pid);
 	spawn(&b, argv);
 	/* 3 probes with glibc; without libc.so (musl, static) its getpid probe is skipped, said
 	 * in a warning first. */
 	for (int i = 0; i < 3 && !attached; i++) {
-		ck_assert_int_eq(read_line(b.err, line, sizeof(line), 10000), 0);
+		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
 		attached = strncmp(line, "bpfinject: attached", 19) == 0;
 		ck_assert_msg(attached || strstr(line, "not attached there"), "bpfinject said: %s",
 			      line);
@@ -241,7 +212,7 @@ START_TEST(attach_by_pid_counts_exactly)
 	/* The first call went out through the ring buffer and trace_printk. */
 	ck_assert_msg(strstr(out, "{\"event\":"), "no ring buffer record in: %s", out);
 	ck_assert_msg(strstr(out, "first call, arg"), "no trace_printk line in: %s", out);
-	read_target(t.pid, addr, after, sizeof(after));
+	test_read_mem(t.pid, addr, after, sizeof(after));
 	ck_assert_mem_eq(before, after, sizeof(before));
 	free(out);
 	free(err);
@@ -383,14 +354,14 @@ START_TEST(persist_list_detach)
 	paths();
 	start_target(&t);
 	addr = function_addr(t.pid, "fixture_work");
-	read_target(t.pid, addr, before, sizeof(before));
+	test_read_mem(t.pid, addr, before, sizeof(before));
 	snprintf(pid, sizeof(pid), "%d", t.pid);
 	spawn(&b, attach);
 	ck_assert_int_eq(finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(err, "--persist"), "stderr: %s", err);
 	free(out);
 	free(err);
-	read_target(t.pid, addr, after, sizeof(after));
+	test_read_mem(t.pid, addr, after, sizeof(after));
 	ck_assert_int_eq(after[0], 0xe9); /* the jump stays */
 	spawn(&b, list);
 	ck_assert_int_eq(finish(&b, &out, &err), 0);
@@ -402,7 +373,7 @@ START_TEST(persist_list_detach)
 	ck_assert_msg(strstr(out, "every patched byte restored"), "detach: %s%s", out, err);
 	free(out);
 	free(err);
-	read_target(t.pid, addr, after, sizeof(after));
+	test_read_mem(t.pid, addr, after, sizeof(after));
 	ck_assert_mem_eq(before, after, sizeof(before));
 	quit_target(&t);
 }

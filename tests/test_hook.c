@@ -17,6 +17,8 @@
 
 #include <bpfinject/injector.h>
 
+#include "test_util.h"
+
 #define FUNC_ADDR 0x400000ull
 #define NEW_ADDR  0x500000ull
 
@@ -320,26 +322,6 @@ static uint64_t test_dispatch(struct seen_regs *regs, uint64_t cookie)
 	return 0;
 }
 
-static uint8_t *map_near(uintptr_t addr, size_t len)
-{
-	uint8_t *p = MAP_FAILED;
-
-	for (uintptr_t hint = (addr & ~(uintptr_t)4095) - (8u << 20); p == MAP_FAILED;
-	     hint -= (1u << 20))
-		p = mmap((void *)hint, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	return p;
-}
-
-static void patch_text(uintptr_t at, const void *bytes, size_t n)
-{
-	uintptr_t page = at & ~(uintptr_t)4095;
-
-	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
-	memcpy((void *)at, bytes, n);
-	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_EXEC), 0);
-}
-
 START_TEST(entry_hook_in_process)
 {
 	uintptr_t func = (uintptr_t)entry_victim;
@@ -347,7 +329,7 @@ START_TEST(entry_hook_in_process)
 	char buf[256] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	uint8_t orig[BPFI_PATCH_LEN], jmp[BPFI_PATCH_LEN] = { 0xe9 };
-	uint8_t *tramp = map_near(func, 4096);
+	uint8_t *tramp = test_map_near(func, 4096);
 	long (*volatile victim)(long, long, long) = entry_victim;
 	size_t len;
 	int32_t rel;
@@ -374,7 +356,7 @@ START_TEST(entry_hook_in_process)
 		ck_assert_int_eq(mprotect(tramp, 4096, PROT_READ | PROT_EXEC), 0);
 		rel = (int32_t)((intptr_t)tramp - (intptr_t)(func + BPFI_PATCH_LEN));
 		memcpy(jmp + 1, &rel, 4);
-		patch_text(func, jmp, sizeof(jmp));
+		test_patch_text(func, jmp, sizeof(jmp));
 		ck_assert_int_eq(victim(1, 2, 3), expect);
 		ck_assert_int_eq(victim_runs, runs + (cookie == 2 ? 0 : 1));
 		ck_assert_uint_eq(last_regs.di, 1);
@@ -383,7 +365,7 @@ START_TEST(entry_hook_in_process)
 		ck_assert_uint_eq(last_regs.sp % 16, 8); /* at entry: just after the call */
 		ck_assert_uint_eq(*(uintptr_t *)last_regs.sp != 0, 1);
 		ck_assert_uint_eq(last_regs.orig_ax, (unsigned long)-1);
-		patch_text(func, orig, sizeof(orig));
+		test_patch_text(func, orig, sizeof(orig));
 	}
 	ck_assert_int_eq(dispatch_calls, 3);
 	ck_assert_mem_eq((void *)func, orig, sizeof(orig));

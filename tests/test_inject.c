@@ -21,28 +21,12 @@
 #include <bpfinject/arena.h>
 #include <bpfinject/injector.h>
 
+#include "test_util.h"
+
 struct target {
 	pid_t pid;
 	int to, from;
 };
-
-static int read_line(int fd, char *buf, size_t size, int timeout_ms)
-{
-	size_t len = 0;
-
-	while (len + 1 < size) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			return -ETIMEDOUT;
-		if (read(fd, buf + len, 1) != 1)
-			return -EIO;
-		if (buf[len++] == '\n')
-			break;
-	}
-	buf[len] = '\0';
-	return 0;
-}
 
 static void target_start(struct target *t)
 {
@@ -63,7 +47,7 @@ static void target_start(struct target *t)
 	close(out[1]);
 	t->to = in[1];
 	t->from = out[0];
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 5000), 0);
 }
 
 struct counts {
@@ -77,7 +61,7 @@ static struct counts target_pause(struct target *t)
 	char line[128];
 
 	ck_assert_int_eq(write(t->to, "s", 1), 1);
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 5000), 0);
 	ck_assert_int_eq(
 		sscanf(line, "stopped calls %ld sum %ld retsum %ld", &c.calls, &c.sum, &c.retsum),
 		3);
@@ -119,18 +103,6 @@ static size_t program(uint8_t *code, uint64_t counters, bool ret)
 	return n + (ret ? sizeof(exit) : sizeof(entry));
 }
 
-static void read_target(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(pread(fd, buf, len, (off_t)addr), (ssize_t)len);
-	close(fd);
-}
-
 START_TEST(entry_and_return_probes_in_a_live_process)
 {
 	char buf[512] = "", exe[512], path[64];
@@ -155,7 +127,7 @@ START_TEST(entry_and_return_probes_in_a_live_process)
 	exe[n] = '\0';
 	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
 	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
-	read_target(t.pid, addr, before, sizeof(before));
+	test_read_mem(t.pid, addr, before, sizeof(before));
 
 	c0 = target_pause(&t);
 	{
@@ -191,7 +163,7 @@ START_TEST(entry_and_return_probes_in_a_live_process)
 
 	/* Detach: every byte back, the target keeps running, the programs no longer do. */
 	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
-	read_target(t.pid, addr, after, sizeof(after));
+	test_read_mem(t.pid, addr, after, sizeof(after));
 	ck_assert_mem_eq(before, after, sizeof(before));
 	target_go(&t);
 	usleep(50000);
@@ -241,7 +213,7 @@ START_TEST(persist_list_then_detach)
 	exe[n] = '\0';
 	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
 	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
-	read_target(t.pid, addr, before, sizeof(before));
+	test_read_mem(t.pid, addr, before, sizeof(before));
 	{
 		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
 
@@ -267,7 +239,7 @@ START_TEST(persist_list_then_detach)
 	ck_assert_msg(bpfi_target_find(t.pid, &tg, &log) == 0, "find: %s", buf);
 	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
 	bpfi_target_close(tg);
-	read_target(t.pid, addr, after, sizeof(after));
+	test_read_mem(t.pid, addr, after, sizeof(after));
 	ck_assert_mem_eq(before, after, sizeof(before));
 	c0 = target_pause(&t);
 	n = counters[0];
@@ -393,7 +365,7 @@ START_TEST(hundred_attach_detach_cycles)
 	exe[n] = '\0';
 	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
 	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
-	read_target(t.pid, addr, before, sizeof(before));
+	test_read_mem(t.pid, addr, before, sizeof(before));
 	c0 = target_pause(&t);
 	target_go(&t);
 	for (int i = 0; i < 100; i++) {
@@ -411,7 +383,7 @@ START_TEST(hundred_attach_detach_cycles)
 		usleep(1000);
 		ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
 		bpfi_target_close(tg);
-		read_target(t.pid, addr, after, sizeof(after));
+		test_read_mem(t.pid, addr, after, sizeof(after));
 		ck_assert_mem_eq(before, after, sizeof(before));
 	}
 	probed = counters[0];
@@ -464,7 +436,7 @@ START_TEST(detach_with_a_return_pending)
 	usleep(100000); /* inside fixture_slow, its return address now ours */
 	ck_assert_int_eq(bpfi_target_restore(tg, &log), 0);
 	bpfi_target_close(tg);
-	ck_assert_int_eq(read_line(t.from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t.from, line, sizeof(line), 5000), 0);
 	ck_assert_str_eq(line, "slow done 300\n");
 	ck_assert_int_eq(counters[2], 0); /* the return program did not run after detach */
 	target_go(&t);

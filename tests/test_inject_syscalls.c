@@ -27,6 +27,8 @@
 #include <bpfinject/injector.h>
 #include <bpfinject/jit.h>
 
+#include "test_util.h"
+
 #define ROUND_N 1000
 
 /* eBPF instructions, spelled out (the kernel's filter.h macros, abridged). */
@@ -82,24 +84,6 @@ struct target {
 	char file[64];
 };
 
-static int read_line(int fd, char *buf, size_t size, int timeout_ms)
-{
-	size_t len = 0;
-
-	while (len + 1 < size) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			return -ETIMEDOUT;
-		if (read(fd, buf + len, 1) != 1)
-			return -EIO;
-		if (buf[len++] == '\n')
-			break;
-	}
-	buf[len] = '\0';
-	return 0;
-}
-
 static void target_start_threads(struct target *t, int threads)
 {
 	char path[1024], line[64], n[16], th[16];
@@ -125,7 +109,7 @@ static void target_start_threads(struct target *t, int threads)
 	close(out[1]);
 	t->to = in[1];
 	t->from = out[0];
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 5000), 0);
 }
 
 static void target_start(struct target *t)
@@ -144,7 +128,7 @@ static struct round target_round(struct target *t)
 	char line[160];
 
 	ck_assert_int_eq(write(t->to, "r", 1), 1);
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 10000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 10000), 0);
 	ck_assert_msg(sscanf(line, "done %ld ok %ld eio %ld other %ld size %ld", &r.n, &r.ok,
 			     &r.eio, &r.other, &r.size) == 5,
 		      "target said: %s", line);
@@ -589,7 +573,7 @@ static void target_dlopen(struct target *t)
 	char line[64];
 
 	ck_assert_int_eq(write(t->to, "d", 1), 1);
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 10000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 10000), 0);
 	ck_assert_msg(!strncmp(line, "dl ", 3), "target said: %s", line);
 }
 
@@ -759,11 +743,11 @@ START_TEST(uprobe_override_return)
 	close(out[1]);
 	t.to = in[1];
 	t.from = out[0];
-	ck_assert_int_eq(read_line(t.from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t.from, line, sizeof(line), 5000), 0);
 #define PAUSE(c)                                                                                   \
 	do {                                                                                       \
 		ck_assert_int_eq(write(t.to, "s", 1), 1);                                          \
-		ck_assert_int_eq(read_line(t.from, line, sizeof(line), 5000), 0);                  \
+		ck_assert_int_eq(test_read_line(t.from, line, sizeof(line), 5000), 0);             \
 		ck_assert_int_eq(                                                                  \
 			sscanf(line, "stopped calls %ld sum %ld retsum %ld", &c[0], &c[1], &c[2]), \
 			3);                                                                        \

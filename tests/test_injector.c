@@ -19,29 +19,13 @@
 
 #include <bpfinject/injector.h>
 
+#include "test_util.h"
+
 struct target {
 	pid_t pid;
 	int to; /* its stdin */
 	int from; /* its stdout */
 };
-
-static int read_line(int fd, char *buf, size_t size, int timeout_ms)
-{
-	size_t len = 0;
-
-	while (len + 1 < size) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			return -ETIMEDOUT;
-		if (read(fd, buf + len, 1) != 1)
-			return -EIO;
-		if (buf[len++] == '\n')
-			break;
-	}
-	buf[len] = '\0';
-	return 0;
-}
 
 static void target_start(struct target *t, int nthreads)
 {
@@ -64,7 +48,7 @@ static void target_start(struct target *t, int nthreads)
 	close(out[1]);
 	t->to = in[1];
 	t->from = out[0];
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 5000), 0);
 	ck_assert_msg(strncmp(line, "ready", 5) == 0, "fixture said: %s", line);
 }
 
@@ -75,7 +59,7 @@ static long target_check_alive(struct target *t)
 	long ticks = -1, eintr = -1;
 
 	ck_assert_int_eq(write(t->to, "p", 1), 1);
-	ck_assert_int_eq(read_line(t->from, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t->from, line, sizeof(line), 5000), 0);
 	ck_assert_int_eq(sscanf(line, "alive %ld eintr %ld", &ticks, &eintr), 2);
 	ck_assert_msg(eintr == 0, "the target saw %ld EINTR", eintr);
 	return ticks;

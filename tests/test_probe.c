@@ -17,6 +17,7 @@
 #include <bpfinject/target.h>
 
 #include "../stub/dispatch.h"
+#include "test_util.h"
 
 /* pt_regs indexes (offset / 8) */
 #define R_AX 10
@@ -87,26 +88,6 @@ struct probe_env {
 	size_t code_used;
 };
 
-static uint8_t *map_near(uintptr_t addr, size_t len)
-{
-	uint8_t *p = MAP_FAILED;
-
-	for (uintptr_t hint = (addr & ~(uintptr_t)4095) - (8u << 20); p == MAP_FAILED;
-	     hint -= (1u << 20))
-		p = mmap((void *)hint, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	return p;
-}
-
-static void write_text(uintptr_t at, const void *bytes, size_t n)
-{
-	uintptr_t page = at & ~(uintptr_t)4095;
-
-	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
-	memcpy((void *)at, bytes, n);
-	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_EXEC), 0);
-}
-
 static void env_init(struct probe_env *e)
 {
 	size_t len;
@@ -118,7 +99,7 @@ static void env_init(struct probe_env *e)
 	ck_assert_ptr_ne(e->t, MAP_FAILED);
 	e->t->magic = BPFI_TARGET_MAGIC;
 	e->t->threads = (uintptr_t)calloc(BPFI_MAX_THREADS, sizeof(struct bpfi_thread_state));
-	e->code = map_near((uintptr_t)fib, 65536);
+	e->code = test_map_near((uintptr_t)fib, 65536);
 	ck_assert_int_eq(bpfi_tramp_build_return((uintptr_t)stub_dispatch_return, (uintptr_t)e->t,
 						 e->code, 4096, &len, &log),
 			 0);
@@ -172,14 +153,14 @@ static struct bpfi_site *hook(struct probe_env *e, uintptr_t func, bool entry, b
 	memcpy(h->orig, (void *)func, BPFI_PATCH_LEN);
 	rel = (int32_t)((intptr_t)tramp - (intptr_t)(func + BPFI_PATCH_LEN));
 	memcpy(jmp + 1, &rel, 4);
-	write_text(func, jmp, sizeof(jmp));
+	test_patch_text(func, jmp, sizeof(jmp));
 	ck_assert_int_eq(mprotect(e->code, 65536, PROT_READ | PROT_WRITE), 0);
 	return site;
 }
 
 static void unhook(struct hook *h)
 {
-	write_text(h->func, h->orig, BPFI_PATCH_LEN);
+	test_patch_text(h->func, h->orig, BPFI_PATCH_LEN);
 }
 
 START_TEST(entry_and_return_through_recursion)

@@ -26,6 +26,8 @@
 
 #include <bpfinject/injector.h>
 
+#include "test_util.h"
+
 #define TRACEFS "/sys/kernel/tracing"
 
 /* ---- the event table ---- */
@@ -627,26 +629,6 @@ static void reset_seen(void)
 	override_with = 0;
 }
 
-static uint8_t *map_near(uintptr_t addr, size_t len)
-{
-	uint8_t *p = MAP_FAILED;
-
-	for (uintptr_t hint = (addr & ~(uintptr_t)4095) - (8u << 20); p == MAP_FAILED;
-	     hint -= (1u << 20))
-		p = mmap((void *)hint, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	return p;
-}
-
-static void patch_text(uintptr_t at, const void *bytes, size_t n)
-{
-	uintptr_t page = at & ~(uintptr_t)4095;
-
-	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
-	memcpy((void *)at, bytes, n);
-	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_EXEC), 0);
-}
-
 /* A hooked site of this binary: found by scanning our own file, patched in memory. */
 struct hooked {
 	struct bpfi_syscall_site site;
@@ -673,7 +655,7 @@ static void hook(struct hooked *h, void *func, size_t nth, uint64_t enter, uint6
 	h->site = *s;
 	bpfi_syscall_scan_free(&scan);
 	memcpy(h->orig, (void *)h->site.win_addr, h->site.win_len);
-	h->tramp = map_near(h->site.win_addr, 4096);
+	h->tramp = test_map_near(h->site.win_addr, 4096);
 	struct bpfi_sctramp_opts o = {
 		.site = &h->site,
 		.window = h->orig,
@@ -687,12 +669,12 @@ static void hook(struct hooked *h, void *func, size_t nth, uint64_t enter, uint6
 	ck_assert_int_eq(mprotect(h->tramp, 4096, PROT_READ | PROT_EXEC), 0);
 	ck_assert_int_eq(bpfi_sctramp_patch(&h->site, h->orig, (uintptr_t)h->tramp, patch, &log),
 			 0);
-	patch_text(h->site.win_addr, patch, h->site.win_len);
+	test_patch_text(h->site.win_addr, patch, h->site.win_len);
 }
 
 static void unhook(struct hooked *h)
 {
-	patch_text(h->site.win_addr, h->orig, h->site.win_len);
+	test_patch_text(h->site.win_addr, h->orig, h->site.win_len);
 	ck_assert_mem_eq((void *)h->site.win_addr, h->orig, h->site.win_len);
 	munmap(h->tramp, 4096);
 }

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers the process-level tests share: lines from a child, a process's memory, and
+ * code pages of this test process patched in place. They assert with Check on failure. */
+#ifndef BPFI_TESTS_TEST_UTIL_H
+#define BPFI_TESTS_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One line (with its '\n') from @fd within @timeout_ms: 0, -ETIMEDOUT or -EIO. */
+int test_read_line(int fd, char *buf, size_t size, int timeout_ms);
+
+/* @len bytes at @addr in process @pid, through /proc/PID/mem. */
+void test_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* A fresh read-write page range within a few MiB below @addr (rel32 reach of it). */
+uint8_t *test_map_near(uintptr_t addr, size_t len);
+
+/* Writes @n bytes over this process's code at @at (made writable for the moment). */
+void test_patch_text(uintptr_t at, const void *bytes, size_t n);
+
+#endif
