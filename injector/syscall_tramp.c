@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "injector_internal.h"
+#include "tramp_emit.h"
 
 /* Our frame, from the lowered %rsp: the registers and flags (disp8 reach), the record. */
 enum {
@@ -55,63 +56,6 @@ static uint32_t save_slot(uint8_t reg)
 /* The numbers a site with a run-time number must run at the original %rsp. */
 static const int32_t orig_sp_nrs[] = { 15 /* rt_sigreturn */, 56 /* clone */, 58 /* vfork */,
 				       435 /* clone3 */ };
-
-struct tbuf {
-	uint8_t *p;
-	size_t len, size;
-	int err;
-};
-
-static void put(struct tbuf *b, const void *bytes, size_t n)
-{
-	if (b->err || b->len + n > b->size) {
-		b->err = -E2BIG;
-		return;
-	}
-	memcpy(b->p + b->len, bytes, n);
-	b->len += n;
-}
-
-static void put1(struct tbuf *b, uint8_t v)
-{
-	put(b, &v, 1);
-}
-
-static void put4(struct tbuf *b, uint32_t v)
-{
-	put(b, &v, 4);
-}
-
-/* mov [rsp+off], reg  or  mov reg, [rsp+off] */
-static void mov_rsp(struct tbuf *b, uint8_t reg, uint32_t off, bool load)
-{
-	put1(b, 0x48 | (reg >= 8 ? 0x04 : 0));
-	put1(b, load ? 0x8b : 0x89);
-	if (off < 128) {
-		put1(b, 0x44 | (uint8_t)((reg & 7) << 3)); /* mod=01: disp8 */
-		put1(b, 0x24);
-		put1(b, (uint8_t)off);
-		return;
-	}
-	put1(b, 0x84 | (uint8_t)((reg & 7) << 3)); /* mod=10: disp32 */
-	put1(b, 0x24);
-	put4(b, off);
-}
-
-/* mov qword [rsp+off], imm32 */
-static void mov_rsp_imm(struct tbuf *b, uint32_t off, int32_t imm)
-{
-	put(b, "\x48\xc7\x84\x24", 4);
-	put4(b, off);
-	put4(b, (uint32_t)imm);
-}
-
-static void movabs(struct tbuf *b, uint8_t reg, uint64_t imm)
-{
-	put1(b, 0x48 | (reg >= 8 ? 0x01 : 0));
-	put1(b, 0xb8 | (reg & 7));
-	put(b, &imm, 8);
-}
 
 /* lea rsp, [rsp + delta] (keeps the flags) */
 static void move_sp(struct tbuf *b, int32_t delta)

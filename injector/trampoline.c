@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "injector_internal.h"
+#include "tramp_emit.h"
 
 /* struct pt_regs (arch/x86/include/asm/ptrace.h), offsets of the fields we write. */
 enum {
@@ -61,70 +62,6 @@ static const struct {
 	{ 6, PT_SI },	{ 7, PT_DI },	{ 8, PT_R8 },	{ 9, PT_R9 },	{ 10, PT_R10 },
 	{ 11, PT_R11 }, { 12, PT_R12 }, { 13, PT_R13 }, { 14, PT_R14 }, { 15, PT_R15 },
 };
-
-struct tbuf {
-	uint8_t *p;
-	size_t len, size;
-	int err;
-};
-
-static void put(struct tbuf *b, const void *bytes, size_t n)
-{
-	if (b->err || b->len + n > b->size) {
-		b->err = -E2BIG;
-		return;
-	}
-	memcpy(b->p + b->len, bytes, n);
-	b->len += n;
-}
-
-static void put1(struct tbuf *b, uint8_t v)
-{
-	put(b, &v, 1);
-}
-
-static void put4(struct tbuf *b, uint32_t v)
-{
-	put(b, &v, 4);
-}
-
-static void put8(struct tbuf *b, uint64_t v)
-{
-	put(b, &v, 8);
-}
-
-/* mov [rsp+off], reg  (store) or  mov reg, [rsp+off]  (load); off < 256 after the reservation. */
-static void mov_rsp(struct tbuf *b, uint8_t reg, uint8_t off, bool load)
-{
-	put1(b, 0x48 | (reg >= 8 ? 0x04 : 0)); /* REX.W, REX.R for r8-r15 */
-	put1(b, load ? 0x8b : 0x89);
-	/* mod=10 (disp32) would also do; disp8 covers offsets < 128, else use disp32. */
-	if (off < 128) {
-		put1(b, 0x44 | (uint8_t)((reg & 7) << 3)); /* mod=01 rm=100 (SIB) */
-		put1(b, 0x24); /* SIB: base=rsp, no index */
-		put1(b, off);
-	} else {
-		put1(b, 0x84 | (uint8_t)((reg & 7) << 3)); /* mod=10 rm=100 (SIB) */
-		put1(b, 0x24);
-		put4(b, off);
-	}
-}
-
-/* mov qword [rsp+off], imm32 (sign-extended) */
-static void mov_rsp_imm(struct tbuf *b, uint8_t off, int32_t imm)
-{
-	put(b, "\x48\xc7\x84\x24", 4);
-	put4(b, off);
-	put4(b, (uint32_t)imm);
-}
-
-/* mov reg, imm64 */
-static void movabs(struct tbuf *b, uint8_t reg, uint64_t imm)
-{
-	put1(b, 0x48 | (reg >= 8 ? 0x01 : 0));
-	put1(b, 0xb8 | (reg & 7));
-	put8(b, imm);
-}
 
 /*
  * The flags are live only inside a function: at its entry and at its return the ABI says
