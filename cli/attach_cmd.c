@@ -6,6 +6,7 @@
  * and on Ctrl-C, SIGTERM, the end of --duration or the targets' exit takes every byte back
  * (or leaves them with --persist) and prints the maps. Also `detach -p PID` and `list`.
  */
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -540,6 +541,25 @@ int cli__inject_targets(const pid_t *pids, unsigned int nr_pids, char **cmd, str
 	return 0;
 }
 
+/* The object's maps, named in each target's block for `bpfinject list`. */
+static void record_maps(struct cli_obj *o, struct cli_target *ct)
+{
+	struct bpf_map_info info;
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, o->obj)
+	{
+		uint32_t len = sizeof(info);
+		uint64_t off;
+
+		memset(&info, 0, sizeof(info));
+		if (bpfi_runtime_map_arena_off(bpf_map__fd(map), &off) ||
+		    bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len))
+			continue;
+		bpfi_target_add_map(ct->t, bpf_map__name(map), info.type, info.id, off);
+	}
+}
+
 int cli__cmd_attach(int argc, char **argv)
 {
 	struct run_args a = { 0 };
@@ -580,6 +600,8 @@ int cli__cmd_attach(int argc, char **argv)
 	ret = cli__inject_targets(a.pids, a.nr_pids, a.cmd, cts, &n);
 	if (ret)
 		goto out;
+	for (unsigned int i = 0; i < n; i++)
+		record_maps(&o, &cts[i]);
 	for (unsigned int i = 0; i < n; i++)
 		fprintf(stderr, "bpfinject: attached %u probe%s to process %d%s\n", cts[i].probes,
 			cts[i].probes == 1 ? "" : "s", cts[i].pid,
@@ -649,6 +671,9 @@ static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 	(*(int *)cookie)++;
 	printf("process %d: %u probe site%s patched (%s)\n", pid, patched, patched == 1 ? "" : "s",
 	       b->owner ? "held by bpfinject" : "persisted");
+	for (uint32_t i = 0; i < b->nr_maps && i < BPFI_TARGET_MAX_MAPS; i++)
+		printf("  map %-16.16s %s, id %u\n", b->maps[i].name,
+		       cli__map_type_str((enum bpf_map_type)b->maps[i].type), b->maps[i].id);
 	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++) {
 		const struct bpfi_site *s = &b->sites[i];
 

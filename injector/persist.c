@@ -111,6 +111,20 @@ void bpfi_target_set_owner(struct bpfi_target *t, pid_t owner)
 	t->block->owner = (uint64_t)owner;
 }
 
+void bpfi_target_add_map(struct bpfi_target *t, const char *name, uint32_t type, uint32_t id,
+			 uint64_t arena_off)
+{
+	struct bpfi_target_map *m;
+
+	if (t->block->nr_maps >= BPFI_TARGET_MAX_MAPS)
+		return;
+	m = &t->block->maps[t->block->nr_maps++];
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->type = type;
+	m->id = id;
+	m->arena_off = arena_off;
+}
+
 pid_t bpfi_target_pid(const struct bpfi_target *t)
 {
 	return t->pid;

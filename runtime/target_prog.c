@@ -62,3 +62,14 @@ int bpfi_runtime_prog_compile_for(uint32_t prog_id, uint64_t arena_addr,
 	runtime__obj_put(obj);
 	return err;
 }
+
+int bpfi_runtime_map_arena_off(int map_fd, uint64_t *ret_off)
+{
+	struct rt_obj *obj = runtime__obj_get_fd(map_fd, RT_MAP);
+
+	if (!obj)
+		return -EBADF;
+	*ret_off = obj->map.hdr->self_off;
+	runtime__obj_put(obj);
+	return 0;
+}

@@ -289,6 +289,14 @@ void bpfi_target_set_owner(struct bpfi_target *t, pid_t owner);
 pid_t bpfi_target_pid(const struct bpfi_target *t);
 
 /**
+ * @brief **bpfi_target_add_map()** records a map the target's programs use (shown by
+ * `bpfinject list`); @arena_off is where its header is in the arena. Past
+ * BPFI_TARGET_MAX_MAPS maps, the others are simply not listed.
+ */
+void bpfi_target_add_map(struct bpfi_target *t, const char *name, uint32_t type, uint32_t id,
+			 uint64_t arena_off);
+
+/**
  * @brief **bpfi_target_list()** calls @fn for every process that carries a target block
  * (a snapshot of it). @return how many
  */

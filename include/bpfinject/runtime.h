@@ -121,6 +121,9 @@ int bpfi_runtime_prog_compile_for(uint32_t prog_id, uint64_t arena_addr,
 				  const struct bpfi_jit_opts *opts,
 				  struct bpfi_jit_image **ret_image, struct bpfi_log *log);
 
+/** @brief **bpfi_runtime_map_arena_off()** where map @map_fd's header is in the arena. */
+int bpfi_runtime_map_arena_off(int map_fd, uint64_t *ret_off);
+
 #ifdef __cplusplus
 }
 #endif

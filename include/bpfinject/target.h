@@ -28,7 +28,7 @@
 #include <bpfinject/helpers.h>
 
 #define BPFI_TARGET_MAGIC   0x54454752414754ULL /* "TGTARGET" */
-#define BPFI_TARGET_VERSION 2
+#define BPFI_TARGET_VERSION 3
 
 /* Program ids index env.progs: the runtime's limit (RT_MAX_PROGS). */
 #define BPFI_MAX_PROGS 4096
@@ -154,6 +154,16 @@ struct bpfi_sc_exit_ctx {
 #define BPFI_SC_CTX_EXIT       0x5ca11e7e0e47e202ULL
 #define BPFI_OVERRIDE_IP       0xffffffffffffbad0ULL /* never a user address */
 
+/* Maps listed per target (`bpfinject list`); more are used but not listed. */
+#define BPFI_TARGET_MAX_MAPS 64
+
+struct bpfi_target_map {
+	char name[16];
+	uint32_t type; /* enum bpf_map_type */
+	uint32_t id;
+	uint64_t arena_off; /* its struct bpfi_map_hdr, from the arena's base */
+};
+
 struct bpfi_target_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -172,6 +182,10 @@ struct bpfi_target_hdr {
 	uint32_t pad;
 	struct bpfi_site sites[BPFI_MAX_SITES];
 	struct bpfi_sc_table sc; /* syscall tracepoints */
+	/* The maps of the programs, for `bpfinject list`: names and where they are in the arena. */
+	uint32_t nr_maps;
+	uint32_t pad2;
+	struct bpfi_target_map maps[BPFI_TARGET_MAX_MAPS];
 };
 
 /* The stub's header at offset 0 of its image: where its entry points are. */
