@@ -176,7 +176,13 @@ int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *o
 	put(&b, "\x48\x89\x84\x24", 4); /* mov [rsp+FRAME], rax: the slot */
 	put4(&b, FRAME);
 	restore_frame(&b, false);
-	put1(&b, 0xc3); /* ret: to the real return address */
+	/*
+	 * Not `ret`: the return-stack predictor has nothing right for it here (the function's own
+	 * ret already missed), while an indirect jump is predicted per site. The address stays
+	 * readable below rsp: the red zone, which signal delivery leaves alone.
+	 */
+	put(&b, "\x48\x8d\x64\x24\x08", 5); /* lea rsp, [rsp + 8] */
+	put(&b, "\xff\x64\x24\xf8", 4); /* jmp qword [rsp - 8] */
 	if (b.err)
 		return bpfi_log_err(log, b.err, "return trampoline does not fit in %zu bytes",
 				    size);
