@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <bpfinject/sys.h>
 #include <bpfinject/target.h>
 
 #include "thread_state.h"
@@ -19,6 +20,39 @@
 #define PT_AX 10
 #define PT_IP 16
 #define PT_SP 19
+
+/* Private stacks: 32 KiB (programs need at most 8 x 512 bytes plus their helpers') above a
+ * guard page, reserved lazily per thread (MAP_NORESERVE: only the pages used count). */
+#define STACK_SIZE  (32u << 10)
+#define GUARD_SIZE  4096u
+#define NR_MMAP	    9
+#define NR_MPROTECT 10
+#define MMAP_FLAGS  (0x02 | 0x20 | 0x4000 | 0x20000) /* PRIVATE|ANONYMOUS|NORESERVE|STACK */
+
+uint64_t stub_run_on_stack(bpfi_jit_fn fn, uint64_t ctx, uint64_t stack_top);
+
+/*
+ * Runs a program with @regs as its context on the thread's private stack, reserving it on
+ * first use; when none can be had, on the target's own stack as before.
+ */
+static void run_prog(struct bpfi_thread_state *ts, uint64_t fn, uint64_t *regs)
+{
+	if (!ts->stack_top) {
+		long base = bpfi_syscall6(NR_MMAP, 0, STACK_SIZE + GUARD_SIZE, 3 /* RW */,
+					  MMAP_FLAGS, -1, 0);
+
+		if ((unsigned long)base > -4096UL ||
+		    bpfi_syscall3(NR_MPROTECT, base, GUARD_SIZE, 0 /* PROT_NONE */) < 0)
+			ts->stack_top = 1;
+		else
+			ts->stack_top = (uint64_t)base + GUARD_SIZE + STACK_SIZE;
+	}
+	if (ts->stack_top > 1)
+		stub_run_on_stack((bpfi_jit_fn)(uintptr_t)fn, (uint64_t)(uintptr_t)regs,
+				  ts->stack_top);
+	else
+		((bpfi_jit_fn)(uintptr_t)fn)((uint64_t)(uintptr_t)regs, 0);
+}
 
 /* Frames whose stack slot is at or below @sp belong to functions that already left. */
 static void drop_stale_frames(struct bpfi_thread_state *ts, uint64_t sp)
@@ -44,7 +78,7 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 			      memory_order_relaxed);
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_entry && i < BPFI_SITE_MAX_PROGS; i++)
-		((bpfi_jit_fn)(uintptr_t)site->entry_progs[i])((uint64_t)(uintptr_t)regs, 0);
+		run_prog(ts, site->entry_progs[i], regs);
 	/* bpf_override_return marked ip, as the kernel does: the function will not run. */
 	if (regs[PT_IP] == BPFI_OVERRIDE_IP) {
 		regs[PT_IP] = site->addr;
@@ -87,7 +121,7 @@ uint64_t stub_dispatch_return(uint64_t *regs, const struct bpfi_target_hdr *t)
 	regs[PT_IP] = f.ret_addr;
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_return && i < BPFI_SITE_MAX_PROGS; i++)
-		((bpfi_jit_fn)(uintptr_t)site->return_progs[i])((uint64_t)(uintptr_t)regs, 0);
+		run_prog(ts, site->return_progs[i], regs);
 	ts->depth--;
 	return f.ret_addr;
 }

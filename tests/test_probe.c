@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,9 +28,14 @@
 static _Atomic long entries, returns, arg_sum, ret_sum;
 static _Atomic uint64_t last_ret_ip;
 
+static _Atomic uintptr_t prog_sp; /* where the last entry program's frame was */
+
 static uint64_t prog_entry(uint64_t ctx, uint64_t unused)
 {
 	const uint64_t *regs = (const uint64_t *)(uintptr_t)ctx;
+	volatile char here;
+
+	atomic_store(&prog_sp, (uintptr_t)&here);
 
 	atomic_fetch_add(&entries, 1);
 	atomic_fetch_add(&arg_sum, (long)regs[R_DI]);
@@ -186,6 +192,19 @@ START_TEST(entry_and_return_through_recursion)
 	ck_assert_uint_eq(atomic_load(&site->misses), 0);
 	ck_assert_int_eq(f(15), 610);
 	ck_assert_int_eq(entries, calls);
+	/* The programs ran on this thread's private stack, not on ours. */
+	{
+		const struct bpfi_thread_state *tab =
+			(const struct bpfi_thread_state *)(uintptr_t)e.t->threads;
+		uintptr_t sp = atomic_load(&prog_sp);
+		bool found = false;
+
+		for (int i = 0; i < BPFI_MAX_THREADS; i++)
+			found |= tab[i].stack_top > 1 && sp < tab[i].stack_top &&
+				 sp >= tab[i].stack_top - (32u << 10);
+		ck_assert_msg(found, "program frame at %#lx is not on a private stack",
+			      (unsigned long)sp);
+	}
 	env_fini(&e);
 }
 END_TEST

@@ -70,6 +70,7 @@ struct bpfi_thread_state {
 	uint32_t depth; /* > 0 while a program runs: the recursion guard */
 	uint32_t nr_frames;
 	uint32_t tgid; /* cached getpid(), 0 until asked */
+	uint64_t stack_top; /* the private stack programs run on; 0: none yet, 1: none to be had */
 	struct bpfi_shadow_frame frames[BPFI_URETPROBE_DEPTH];
 };
 
