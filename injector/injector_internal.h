@@ -38,6 +38,7 @@ struct bpfi_injector {
 	unsigned int nr_threads;
 	unsigned int cap_threads;
 	uint64_t gadget;
+	bool pad; /* gadget is our restore pad (remote.c), not a bare syscall */
 	uint64_t scratch; /* a private page in the target for remote call arguments */
 };
 
@@ -99,6 +100,8 @@ int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct
 int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
 			   struct user_regs_struct *regs, struct bpfi_log *log);
 void injector__release(struct bpfi_injector *inj, struct inj_thread *th);
+/* The registers a thread interrupted in a system call must resume with to restart it. */
+void injector__restart_fixup(struct user_regs_struct *regs);
 
 /* procfs.c */
 int injector__list_tasks(pid_t pid, pid_t **ret_tids, unsigned int *ret_n);

@@ -33,7 +33,8 @@ int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log)
 {
 	int err;
 
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+	/* TRACESYSGOOD: syscall stops say so (SIGTRAP | 0x80), told apart from a real SIGTRAP. */
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
 		err = -errno;
 		if (err == -ESRCH)
 			return err; /* the thread exited between the scan and now */
@@ -110,25 +111,25 @@ int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct
 }
 
 /*
- * Executes exactly one instruction, the `syscall` at regs->rip, with @regs, and reads the
- * registers back. A seccomp filter that traps the call shows up as SIGSYS instead of the
- * single-step SIGTRAP.
+ * Runs the `syscall` at regs->rip with @regs, through its entry and exit stops, and reads the
+ * registers back. Syscall stops rather than a single step: a single step leaves a SIGTRAP
+ * pending, which kills the target if we are killed before collecting it, while a syscall
+ * stop is no signal at all. A seccomp filter that traps the call shows up as SIGSYS.
  */
 int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
 			   struct user_regs_struct *regs, struct bpfi_log *log)
 {
 	uint64_t deadline = now_ns() + (uint64_t)inj->timeout_ms * 1000000ull;
-	uint64_t start = regs->rip;
-	int status, err, sig;
+	int status, err, sig, stops = 0;
 
 	th->dirty = true;
 	if (ptrace(PTRACE_SETREGS, th->tid, 0, regs) < 0)
 		return bpfi_log_err(log, -errno, "PTRACE_SETREGS of thread %d: %s", th->tid,
 				    strerror(errno));
-	for (;;) {
-		if (ptrace(PTRACE_SINGLESTEP, th->tid, 0, 0) < 0)
-			return bpfi_log_err(log, -errno, "PTRACE_SINGLESTEP of thread %d: %s",
-					    th->tid, strerror(errno));
+	while (stops < 2) {
+		if (ptrace(PTRACE_SYSCALL, th->tid, 0, 0) < 0)
+			return bpfi_log_err(log, -errno, "PTRACE_SYSCALL of thread %d: %s", th->tid,
+					    strerror(errno));
 		err = wait_thread(th->tid, &status, deadline);
 		if (err)
 			return bpfi_log_err(log, err, "remote system call in thread %d: %s",
@@ -142,18 +143,38 @@ int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
 		if (!WIFSTOPPED(status))
 			continue;
 		sig = WSTOPSIG(status);
+		if (sig == (SIGTRAP | 0x80)) {
+			stops++; /* entry, then exit */
+			continue;
+		}
 		if (sig == SIGSYS)
 			return bpfi_log_err(
 				log, -EPERM,
 				"a seccomp filter refused system call %llu in the target",
 				(unsigned long long)regs->rax);
-		if (ptrace(PTRACE_GETREGS, th->tid, 0, regs) < 0)
-			return -errno;
-		if (sig == SIGTRAP && regs->rip != start)
-			return 0;
-		if (sig != SIGTRAP && !th->pending_sig)
+		/* Another signal arrived meanwhile: keep it for when we let go. */
+		if (!th->pending_sig && (status >> 16) == 0)
 			th->pending_sig = sig;
 	}
+	if (ptrace(PTRACE_GETREGS, th->tid, 0, regs) < 0)
+		return -errno;
+	return 0;
+}
+
+void injector__restart_fixup(struct user_regs_struct *regs)
+{
+	if ((long)regs->orig_rax >= 0) {
+		long rax = (long)regs->rax;
+
+		if (rax == -ERESTARTSYS || rax == -ERESTARTNOINTR || rax == -ERESTARTNOHAND) {
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
+		} else if (rax == -ERESTART_RESTARTBLOCK) {
+			regs->rax = NR_restart_syscall;
+			regs->rip -= 2;
+		}
+	}
+	regs->orig_rax = (unsigned long long)-1;
 }
 
 /* Gives a thread back: its registers as found (restarting an interrupted call), its signal. */
@@ -183,19 +204,7 @@ void injector__release(struct bpfi_injector *inj, struct inj_thread *th)
 		 * We ran code on this thread, so the kernel's own restart logic no longer sees
 		 * the interrupted call: redo it by hand, then tell the kernel it is not in one.
 		 */
-		if ((long)regs.orig_rax >= 0) {
-			long rax = (long)regs.rax;
-
-			if (rax == -ERESTARTSYS || rax == -ERESTARTNOINTR ||
-			    rax == -ERESTARTNOHAND) {
-				regs.rax = regs.orig_rax;
-				regs.rip -= 2;
-			} else if (rax == -ERESTART_RESTARTBLOCK) {
-				regs.rax = NR_restart_syscall;
-				regs.rip -= 2;
-			}
-		}
-		regs.orig_rax = (unsigned long long)-1;
+		injector__restart_fixup(&regs);
 		ptrace(PTRACE_SETREGS, th->tid, 0, &regs);
 	}
 	ptrace(PTRACE_DETACH, th->tid, 0, (void *)(long)th->pending_sig);

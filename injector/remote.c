@@ -10,13 +10,65 @@
 #include <unistd.h>
 
 #include "injector_internal.h"
+#include "tramp_emit.h"
 
-/* Finds `0f 05` in the target's vDSO. */
+/*
+ * The restore pad. A remote system call borrows a thread: if we were killed while it held our
+ * registers, it would resume with them and crash. So the `syscall` we point it at is followed
+ * by code that puts every register back from a save area we wrote below its red zone, and
+ * returns where it was with `ret imm16`, which pops the saved rip and lands rsp exactly on
+ * the saved one. We normally never run that code: we stop the thread at the syscall's exit
+ * and restore the registers ourselves.
+ *
+ *   area = saved rsp - PAD_DEPTH (below the 128-byte red zone, signal frames go lower still)
+ *   area[0] rip, area[1..15] r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi,
+ *   area[16] rflags
+ *
+ * The pad lives in the unused zero bytes at the end of the target's vDSO (a copy-on-write
+ * page of that process once written), where it is left: it is found again by later sessions.
+ */
+#define PAD_DEPTH 392 /* area + 8 + PAD_DEPTH - 8 = saved rsp: the `ret imm16` operand */
+#define PAD_MAX	  128
+
+static const uint8_t pad_regs[15] = { 15, 14, 13, 12, 5, 3, 11, 10, 9, 8, 0, 1, 2, 6, 7 };
+
+static size_t pad_code(uint8_t *out)
+{
+	struct tbuf b = { .p = out, .size = PAD_MAX };
+	uint16_t imm = PAD_DEPTH - 8;
+
+	put(&b, "\x0f\x05", 2); /* syscall */
+	put(&b, "\xff\xb4\x24", 3); /* push qword [rsp + 128]: rflags */
+	put4(&b, 8 + 15 * 8);
+	put1(&b, 0x9d); /* popfq */
+	for (unsigned int i = 0; i < 15; i++)
+		mov_rsp(&b, pad_regs[i], 8 + 8 * i, true); /* mov reg, [rsp + 8 + 8i] */
+	put1(&b, 0xc2); /* ret imm16: rip = [rsp]; rsp += 8 + imm */
+	put(&b, &imm, 2);
+	return b.len;
+}
+
+static void pad_area(const struct user_regs_struct *r, uint64_t area[17])
+{
+	const unsigned long long v[15] = { r->r15, r->r14, r->r13, r->r12, r->rbp,
+					   r->rbx, r->r11, r->r10, r->r9,  r->r8,
+					   r->rax, r->rcx, r->rdx, r->rsi, r->rdi };
+
+	area[0] = r->rip;
+	for (unsigned int i = 0; i < 15; i++)
+		area[1 + i] = v[i];
+	area[16] = r->eflags;
+}
+
+/*
+ * Where remote system calls go: the restore pad at the end of the vDSO if there is room (or it
+ * is already there), else the first `0f 05` of the vDSO, with no way back if we die.
+ */
 static int find_gadget(struct bpfi_injector *inj, struct bpfi_log *log)
 {
-	uint64_t start, end;
-	unsigned char buf[8192];
-	size_t len;
+	uint8_t buf[16384], pad[PAD_MAX];
+	size_t len, plen = pad_code(pad), zeros = 0;
+	uint64_t start, end, at;
 	int err;
 
 	err = injector__find_vdso(inj->pid, &start, &end);
@@ -27,6 +79,19 @@ static int find_gadget(struct bpfi_injector *inj, struct bpfi_log *log)
 	err = bpfi_injector_read(inj, start, buf, len, log);
 	if (err)
 		return err;
+	at = (len - plen) & ~(size_t)15;
+	if (!memcmp(buf + at, pad, plen)) {
+		inj->gadget = start + at;
+		inj->pad = true;
+		return 0;
+	}
+	while (zeros < len && !buf[len - 1 - zeros])
+		zeros++;
+	if (zeros >= plen + 64 && !bpfi_injector_write(inj, start + at, pad, plen, NULL)) {
+		inj->gadget = start + at;
+		inj->pad = true;
+		return 0;
+	}
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (buf[i] == 0x0f && buf[i + 1] == 0x05) {
 			inj->gadget = start + i;
@@ -87,6 +152,19 @@ int bpfi_injector_syscall(struct bpfi_injector *inj, long nr, const long *args, 
 	/* orig_rax = -1: the kernel must not treat this as an interrupted call to restart. */
 	regs.orig_rax = (unsigned long long)-1;
 	regs.rip = inj->gadget;
+	if (inj->pad) {
+		/* What the thread must resume with if we vanish: as release would set it. */
+		struct user_regs_struct back = th->saved;
+		uint64_t area[17];
+
+		injector__restart_fixup(&back);
+		pad_area(&back, area);
+		if (!bpfi_injector_write(inj, back.rsp - PAD_DEPTH, area, sizeof(area), NULL))
+			regs.rsp = back.rsp - PAD_DEPTH;
+		else
+			regs.rip =
+				inj->gadget; /* no room on its stack: the pad still runs the call */
+	}
 	err = injector__step_syscall(inj, th, &regs, log);
 	if (err)
 		return err;

@@ -156,7 +156,8 @@ int bpfi_injector_spawn(char *const argv[], struct bpfi_injector **ret_inj, stru
 	}
 	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
 		return bpfi_log_err(log, -ECHILD, "the child %d did not start", pid);
-	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)(long)PTRACE_O_TRACEEXEC)) {
+	if (ptrace(PTRACE_SEIZE, pid, 0,
+		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD))) {
 		err = -errno;
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

@@ -446,6 +446,74 @@ START_TEST(detach_with_a_return_pending)
 }
 END_TEST
 
+/*
+ * The injector SIGKILLed at random moments of attaching and patching, 60 times: the target
+ * must keep running, and must never be left half-patched (the function still works).
+ */
+START_TEST(injector_killed_at_any_moment)
+{
+	char buf[512] = "", exe[512], path[64];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	uint64_t foff, fsize, addr, coff;
+	struct counts c0, c1;
+	struct target t;
+	ssize_t n;
+
+	target_start(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	coff = bpfi_arena_alloc(arena, 64, 8);
+	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	srand(42);
+	for (int i = 0; i < 60; i++) {
+		pid_t inj = fork();
+
+		if (inj == 0) {
+			for (;;) {
+				struct bpfi_target_opts o = { .sz = sizeof(o),
+							      .arena_fd = bpfi_arena_fd(arena) };
+				struct bpfi_target *tg = NULL;
+				uint8_t code[64];
+				uint64_t fn;
+
+				if (bpfi_target_open(t.pid, &o, &tg, NULL))
+					_exit(1);
+				bpfi_target_add_code(
+					tg, code,
+					program(code, bpfi_target_arena_addr(tg) + coff, false), 0,
+					&fn, NULL);
+				bpfi_target_add_probe(tg, addr, addr, fsize, false, fn, NULL);
+				bpfi_target_commit(tg, NULL);
+				bpfi_target_restore(tg, NULL);
+				bpfi_target_close(tg);
+			}
+		}
+		usleep((useconds_t)(rand() % 4000));
+		kill(inj, SIGKILL);
+		waitpid(inj, NULL, 0);
+		{
+			int st;
+
+			if (waitpid(t.pid, &st, WNOHANG) == t.pid)
+				ck_abort_msg("target died after kill %d: status %#x (signal %d)", i, st,
+					     WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		}
+	}
+	/* Alive and well: its threads still call the (possibly still patched) function. */
+	c0 = target_pause(&t);
+	target_go(&t);
+	usleep(100000);
+	c1 = target_pause(&t);
+	ck_assert_int_gt(c1.calls, c0.calls);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
 Suite *inject_suite(void);
 Suite *inject_suite(void)
 {
@@ -458,6 +526,7 @@ Suite *inject_suite(void)
 	tcase_add_test(tc, find_without_programs);
 	tcase_add_test(tc, hundred_attach_detach_cycles);
 	tcase_add_test(tc, detach_with_a_return_pending);
+	tcase_add_test(tc, injector_killed_at_any_moment);
 	tcase_add_test(tc, spawned_command_probed_from_main);
 	tcase_add_test(tc, spawn_errors);
 	suite_add_tcase(s, tc);
