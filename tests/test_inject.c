@@ -499,8 +499,8 @@ START_TEST(injector_killed_at_any_moment)
 			int st;
 
 			if (waitpid(t.pid, &st, WNOHANG) == t.pid)
-				ck_abort_msg("target died after kill %d: status %#x (signal %d)", i, st,
-					     WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+				ck_abort_msg("target died after kill %d: status %#x (signal %d)", i,
+					     st, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 		}
 	}
 	/* Alive and well: its threads still call the (possibly still patched) function. */
