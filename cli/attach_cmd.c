@@ -402,8 +402,11 @@ static void event_loop(struct cli_target *cts, unsigned int n, const struct run_
 		if (!rb && !nr_pbs)
 			usleep(100000);
 		bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < n; i++) {
 			alive += cts[i].t && cli__target_alive(&cts[i]);
+			if (cts[i].t && cli__target_alive(&cts[i]))
+				cli__cover_new_modules(&cts[i]);
+		}
 		if (!alive)
 			break;
 	}

@@ -109,6 +109,8 @@ struct cli_target {
 	pid_t pid;
 	bool spawned; /* started by us with -- CMD: our child */
 	int exit_status; /* when a spawned one has exited */
+	bool syscalls; /* has syscall tracepoint programs: new modules get their sites too */
+	unsigned int nr_modules; /* executable file mappings seen when sites were last planned */
 	struct bpfi_target *t;
 	unsigned int probes;
 	struct {
@@ -121,6 +123,8 @@ struct cli_target {
 int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 		struct bpfi_log *log);
 int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log);
+/* Syscall sites of modules loaded since the last look (dlopen), planned and patched. */
+int cli__cover_new_modules(struct cli_target *ct);
 
 /* attach_cmd.c */
 extern volatile sig_atomic_t cli__stop_requested;

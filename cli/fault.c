@@ -480,8 +480,11 @@ int cli__cmd_fault(int argc, char **argv)
 	while (!cli__stop_requested && (!end || (double)time(NULL) < end)) {
 		unsigned int alive = 0;
 
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < n; i++) {
 			alive += cli__target_alive(&cts[i]);
+			if (cli__target_alive(&cts[i]))
+				cli__cover_new_modules(&cts[i]);
+		}
 		if (!alive)
 			break;
 		usleep(50000);

@@ -136,6 +136,26 @@ static int add_all_progs(struct inject_ctx *c)
 	return 0;
 }
 
+/* Executable file mappings of @pid: a new one is a library loaded since (dlopen). */
+static unsigned int count_modules(pid_t pid)
+{
+	char path[64], line[1024];
+	unsigned int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char perms[8] = "";
+
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x' && strchr(line, '/'))
+			n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* "bpfinject: process N: 523 of 526 syscall sites in libc.so.6 rewritten; 3 not: ..." */
 static void report_syscall_sites(const struct cli_target *ct)
 {
@@ -200,6 +220,30 @@ int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 		return err;
 	}
 	ct->probes = c.probes;
+	ct->syscalls = c.syscall_progs != 0;
+	ct->nr_modules = count_modules(pid);
+	return 0;
+}
+
+int cli__cover_new_modules(struct cli_target *ct)
+{
+	char buf[512] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	unsigned int n;
+	int err;
+
+	if (!ct->t || !ct->syscalls || (n = count_modules(ct->pid)) == ct->nr_modules)
+		return 0;
+	ct->nr_modules = n;
+	err = bpfi_target_plan_syscalls(ct->t, &log);
+	if (!err)
+		err = bpfi_target_commit(ct->t, &log);
+	if (err) {
+		buf[strcspn(buf, "\n")] = '\0';
+		cli__warn("dlopen", "process %d: new module not covered: %s", ct->pid, buf);
+		return err;
+	}
+	report_syscall_sites(ct);
 	return 0;
 }
 
