@@ -6,7 +6,8 @@
 #     (entry and return probes), printing slow calls; after a few seconds it detaches,
 #     restoring every byte, and the service goes on;
 #  2. the bundled uprobe example checked, disassembled and run in-process through
-#     PROG_TEST_RUN with a struct pt_regs of our choosing, by the JIT and the interpreter.
+#     PROG_TEST_RUN with a struct pt_regs of our choosing, by the JIT and the interpreter;
+#  3. `bpfinject fault` making dd's third write fail with EIO.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,3 +100,10 @@ fi
 # The first argument of trace_open is a path: 0 is a bad pointer, so the helper returns
 # -EFAULT and the event carries an empty path instead of crashing.
 run test-run "$ringbuf" trace_open --ctx-in "$tmp/regs-path.bin" --repeat 10
+
+echo
+echo "== 3. Fault injection for CI, no eBPF to write: the third write(2) of dd fails with EIO"
+show fault --syscall write --errno EIO --after 2 -- dd if=/dev/zero of="$tmp/out" bs=1k count=5
+"$bpfinject" fault --syscall write --errno EIO --after 2 -- dd if=/dev/zero of="$tmp/out" \
+	bs=1k count=5 2>&1 | grep -v 'syscall sites' || true
+echo "dd wrote $(stat -c %s "$tmp/out") bytes of 5120"
