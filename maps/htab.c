@@ -122,6 +122,16 @@ static char *elem_value(struct maps_htab *h, struct maps_htab_elem *e, uint32_t 
 	return elem_key(e) + h->key_stride + (uint64_t)cpu * h->value_stride;
 }
 
+/* Keys of 4 and 8 bytes (tids, pids, addresses: most of them) compare as one word. */
+static inline bool key_equal(const void *a, const void *b, uint32_t size)
+{
+	if (size == 4)
+		return load_word(a, 4) == load_word(b, 4);
+	if (size == 8)
+		return load_word(a, 8) == load_word(b, 8);
+	return !bpfi_memcmp(a, b, size);
+}
+
 /* Lock-free search: chains change under readers, nulls markers detect a wrong turn. */
 static struct maps_htab_elem *htab_find(struct bpfi_map_hdr *map, struct maps_htab *h,
 					const void *key, uint32_t hash)
@@ -141,7 +151,7 @@ static struct maps_htab_elem *htab_find(struct bpfi_map_hdr *map, struct maps_ht
 			if (!e || ++steps > map->max_entries)
 				break;
 			if (atomic_load_explicit(&e->hash, memory_order_relaxed) == hash &&
-			    !bpfi_memcmp(elem_key(e), key, map->key_size))
+			    key_equal(elem_key(e), key, map->key_size))
 				return e;
 			/* Acquire: pairs with the release stores of ->next's successor link. */
 			off = atomic_load_explicit(&e->next, memory_order_acquire);
