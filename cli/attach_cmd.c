@@ -615,10 +615,14 @@ int cli__cmd_attach(int argc, char **argv)
 		char buf[CLI_REASON_MAX] = "";
 		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 
-		if (cts[i].spawned && !cli__target_alive(&cts[i]))
+		if (!cli__target_alive(&cts[i])) {
 			cli__detach(&cts[i], true, NULL); /* nothing left to restore */
-		else if (cli__detach(&cts[i], a.persist, &log))
+			if (!cts[i].spawned)
+				fprintf(stderr, "bpfinject: process %d exited\n", cts[i].pid);
+		} else if (cli__detach(&cts[i], a.persist, &log)) {
+			buf[strcspn(buf, "\n")] = '\0';
 			ret = cli__err("detach", "%s", buf);
+		}
 	}
 	if (!a.persist)
 		print_maps(&o, a.json);

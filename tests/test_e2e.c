@@ -340,6 +340,39 @@ START_TEST(fault_command_fails_the_fourth_write)
 }
 END_TEST
 
+/* A target killed while attached: noticed, reported in one line, and bpfinject ends cleanly
+ * with the maps printed. */
+START_TEST(target_killed_while_attached)
+{
+	char pid[16], *out, *err, line[256];
+	char *argv[] = {
+		bpfinject, "-p", pid, obj, "-a", "count_entry=fixture_work", "--json", NULL
+	};
+	struct proc t, b;
+	bool attached = false;
+
+	paths();
+	start_target(&t);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, argv);
+	for (int i = 0; i < 3 && !attached; i++) {
+		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
+		attached = strncmp(line, "bpfinject: attached", 19) == 0;
+	}
+	ck_assert(attached);
+	kill(t.pid, SIGKILL);
+	waitpid(t.pid, NULL, 0);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_msg(strstr(err, "exited"), "stderr: %s", err);
+	ck_assert_msg(strstr(out, "\"name\":\"counters\""), "stdout: %s", out);
+	free(out);
+	free(err);
+	close(t.to);
+	close(t.out);
+	close(t.err);
+}
+END_TEST
+
 START_TEST(persist_list_detach)
 {
 	char pid[16], *out, *err;
@@ -462,6 +495,7 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, libc_functions_of_a_debian_program);
 	tcase_add_test(tc, syscall_fault_injection);
 	tcase_add_test(tc, fault_command_fails_the_fourth_write);
+	tcase_add_test(tc, target_killed_while_attached);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);
