@@ -667,6 +667,34 @@ int cli__cmd_detach(int argc, char **argv)
 	return 0;
 }
 
+/* "handle_request+0x0 (demo_service)" for a site, from the mapping and the file's symbols. */
+static void site_name(pid_t pid, uint64_t addr, char *out, size_t size)
+{
+	char path[64], line[1024], file[512] = "", func[128];
+	unsigned long start, end, pgoff;
+	uint64_t off = 0, func_off, func_size;
+	FILE *f;
+
+	snprintf(out, size, "0x%" PRIx64, addr);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %511s", &start, &end, &pgoff, file) ==
+			    4 &&
+		    addr >= start && addr < end) {
+			off = addr - start + pgoff;
+			break;
+		}
+		file[0] = '\0';
+	}
+	if (f)
+		fclose(f);
+	if (file[0] == '/' &&
+	    !bpfi_elf_function_name_at(file, off, &func_off, &func_size, func, sizeof(func), NULL))
+		snprintf(out, size, "%s+0x%" PRIx64 " (%s)", func, off - func_off,
+			 strrchr(file, '/') + 1);
+}
+
 static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 {
 	uint32_t n = atomic_load(&b->nr_sites), patched = 0;
@@ -683,12 +711,14 @@ static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 		       cli__map_type_str((enum bpf_map_type)b->maps[i].type), b->maps[i].id);
 	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++) {
 		const struct bpfi_site *s = &b->sites[i];
+		char where[320];
 
 		if (!s->patched)
 			continue;
-		printf("  0x%" PRIx64 ": %u entry, %u return program%s, %" PRIu64 " hits, %" PRIu64
+		site_name(pid, s->addr, where, sizeof(where));
+		printf("  %s: %u entry, %u return program%s, %" PRIu64 " hits, %" PRIu64
 		       " skipped\n",
-		       s->addr, s->nr_entry, s->nr_return, s->nr_return == 1 ? "" : "s",
+		       where, s->nr_entry, s->nr_return, s->nr_return == 1 ? "" : "s",
 		       (uint64_t)atomic_load(&s->hits), (uint64_t)atomic_load(&s->misses));
 	}
 }

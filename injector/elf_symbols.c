@@ -173,7 +173,7 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
 
 /* The function whose [offset, offset + size) holds file offset @off, from one symbol table. */
 static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_off,
-		       uint64_t *ret_size)
+		       uint64_t *ret_size, char *name, size_t name_size)
 {
 	Elf_Scn *scn = NULL;
 
@@ -194,8 +194,12 @@ static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_of
 			if (vaddr_to_offset(elf, sym.st_value, &start))
 				continue;
 			if (off >= start && off < start + sym.st_size) {
+				const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
+
 				*ret_off = start;
 				*ret_size = sym.st_size;
+				if (name)
+					snprintf(name, name_size, "%s", s ? s : "?");
 				return 0;
 			}
 		}
@@ -206,6 +210,12 @@ static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_of
 int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off, uint64_t *ret_size,
 			 struct bpfi_log *log)
 {
+	return bpfi_elf_function_name_at(path, off, ret_func_off, ret_size, NULL, 0, log);
+}
+
+int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func_off,
+			      uint64_t *ret_size, char *name, size_t name_size, struct bpfi_log *log)
+{
 	struct elf_file f;
 	int err;
 
@@ -214,9 +224,9 @@ int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off,
 	if (err)
 		return bpfi_log_err(log, err, "%s: %s", path,
 				    err == -ENOEXEC ? "not an ELF file" : strerror(-err));
-	err = function_at(f.elf, SHT_SYMTAB, off, ret_func_off, ret_size);
+	err = function_at(f.elf, SHT_SYMTAB, off, ret_func_off, ret_size, name, name_size);
 	if (err)
-		err = function_at(f.elf, SHT_DYNSYM, off, ret_func_off, ret_size);
+		err = function_at(f.elf, SHT_DYNSYM, off, ret_func_off, ret_size, name, name_size);
 	elf_file_close(&f);
 	return err;
 }
