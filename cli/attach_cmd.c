@@ -387,9 +387,10 @@ static void print_maps(struct cli_obj *o, bool json)
 }
 
 /* Runs until a signal, --duration, or every target is gone. */
-static void event_loop(struct cli_target *cts, unsigned int n, const struct run_args *a,
+static void event_loop(struct cli_target *cts, unsigned int *nr, const struct run_args *a,
 		       struct ring_buffer *rb, struct perf_buffer **pbs, unsigned int nr_pbs)
 {
+	unsigned int n = *nr;
 	double end = a->duration > 0 ? now_s() + a->duration : 0;
 
 	while (!cli__stop_requested && (!end || now_s() < end)) {
@@ -402,6 +403,10 @@ static void event_loop(struct cli_target *cts, unsigned int n, const struct run_
 		if (!rb && !nr_pbs)
 			usleep(100000);
 		bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
+		if (a->cmd && n && cts[0].spawned) {
+			cli__follow(cts, nr, MAX_TARGETS, cts[0].pid);
+			n = *nr;
+		}
 		for (unsigned int i = 0; i < n; i++) {
 			alive += cts[i].t && cli__target_alive(&cts[i]);
 			if (cts[i].t && cli__target_alive(&cts[i]))
@@ -610,7 +615,7 @@ int cli__cmd_attach(int argc, char **argv)
 			cts[i].probes == 1 ? "" : "s", cts[i].pid,
 			a.persist ? "; they stay after bpfinject exits (--persist)" : "");
 	if (!a.persist)
-		event_loop(cts, n, &a, rb, pbs, nr_pbs);
+		event_loop(cts, &n, &a, rb, pbs, nr_pbs);
 	for (unsigned int i = 0; i < n; i++) {
 		char buf[CLI_REASON_MAX] = "";
 		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };

@@ -123,6 +123,8 @@ struct cli_target {
 int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 		struct bpfi_log *log);
 int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log);
+/* follow.c: -- CMD's exec'd descendants injected too (@root: the command). */
+void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max, pid_t root);
 /* Syscall sites of modules loaded since the last look (dlopen), planned and patched. */
 int cli__cover_new_modules(struct cli_target *ct);
 

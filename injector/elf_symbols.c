@@ -214,7 +214,8 @@ int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off,
 }
 
 int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func_off,
-			      uint64_t *ret_size, char *name, size_t name_size, struct bpfi_log *log)
+			      uint64_t *ret_size, char *name, size_t name_size,
+			      struct bpfi_log *log)
 {
 	struct elf_file f;
 	int err;

@@ -45,9 +45,11 @@ static void spawn(struct proc *p, char *const argv[])
 {
 	int in[2], out[2], err[2];
 
-	ck_assert_int_eq(pipe(in), 0);
-	ck_assert_int_eq(pipe(out), 0);
-	ck_assert_int_eq(pipe(err), 0);
+	/* Close-on-exec: only fds 0-2 reach the child (a descendant that outlives it must not
+	 * keep our pipes open). */
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
 	p->pid = fork();
 	if (p->pid == 0) {
 		dup2(in[0], 0);
@@ -373,6 +375,38 @@ START_TEST(target_killed_while_attached)
 }
 END_TEST
 
+/*
+ * -- CMD follows the command through exec: `sh -c "sleep; exec target_calls"` loses the
+ * probes with sh's image, and gets them again in target_calls's.
+ */
+START_TEST(command_followed_through_exec)
+{
+	char target[600], script[700], spec[700], *out, *err, *at;
+	char *argv[] = { bpfinject, obj,  "-a",	     spec, "--duration", "2",
+			 "--json",  "--", "/bin/sh", "-c", script,	 NULL };
+	struct proc b;
+	int pid = 0;
+
+	paths();
+	snprintf(target, sizeof(target), "%s/target_calls", fixtures);
+	snprintf(spec, sizeof(spec), "count_entry=%s:fixture_work", target);
+	/* /dev/zero for stdin: the fixture reads commands from it and finds none; its output
+	 * goes nowhere, so that our pipes close when bpfinject exits. */
+	snprintf(script, sizeof(script), "sleep 0.3; exec %s 2 < /dev/zero > /dev/null 2>&1",
+		 target);
+	spawn(&b, argv);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	at = strstr(err, "probes to process ");
+	if (at)
+		pid = atoi(at + 18);
+	ck_assert_msg(strstr(err, "(after exec)") && pid > 0, "stderr: %s", err);
+	kill(pid, SIGKILL); /* left running when --duration ended, as a -p target would be */
+	ck_assert_int_gt(counter(out, 0), 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
 START_TEST(persist_list_detach)
 {
 	char pid[16], *out, *err;
@@ -497,6 +531,7 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, syscall_fault_injection);
 	tcase_add_test(tc, fault_command_fails_the_fourth_write);
 	tcase_add_test(tc, target_killed_while_attached);
+	tcase_add_test(tc, command_followed_through_exec);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);

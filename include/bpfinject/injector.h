@@ -111,7 +111,8 @@ int bpfi_elf_image_symbol(const void *image, size_t size, const char *name, uint
 
 /** @brief **bpfi_elf_function_name_at()** the same, with the function's name in @name. */
 int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func_off,
-			      uint64_t *ret_size, char *name, size_t name_size, struct bpfi_log *log);
+			      uint64_t *ret_size, char *name, size_t name_size,
+			      struct bpfi_log *log);
 
 /**
  * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
