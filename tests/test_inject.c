@@ -103,6 +103,21 @@ static size_t program(uint8_t *code, uint64_t counters, bool ret)
 	return n + (ret ? sizeof(exit) : sizeof(entry));
 }
 
+/* Where function @name of the target's executable is, and its size. */
+static void function_addr(pid_t pid, const char *name, uint64_t *ret_addr, uint64_t *ret_size)
+{
+	char path[64], exe[512];
+	uint64_t off;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	ck_assert_int_eq(bpfi_elf_find_function(exe, name, &off, ret_size, NULL), 0);
+	ck_assert_int_eq(bpfi_proc_offset_to_addr(pid, exe, off, ret_addr, NULL), 0);
+}
+
 START_TEST(entry_and_return_probes_in_a_live_process)
 {
 	char buf[512] = "", exe[512], path[64];
@@ -121,12 +136,7 @@ START_TEST(entry_and_return_probes_in_a_live_process)
 	coff = bpfi_arena_alloc(arena, 64, 8);
 	ck_assert_uint_gt(coff, 0);
 	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
-	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
-	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	function_addr(t.pid, "fixture_work", &addr, &fsize);
 	test_read_mem(t.pid, addr, before, sizeof(before));
 
 	c0 = target_pause(&t);
@@ -208,11 +218,7 @@ START_TEST(persist_list_then_detach)
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
 	coff = bpfi_arena_alloc(arena, 64, 8);
 	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
-	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n] = '\0';
-	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
-	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	function_addr(t.pid, "fixture_work", &addr, &fsize);
 	test_read_mem(t.pid, addr, before, sizeof(before));
 	{
 		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
@@ -360,11 +366,7 @@ START_TEST(hundred_attach_detach_cycles)
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
 	coff = bpfi_arena_alloc(arena, 64, 8);
 	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
-	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n] = '\0';
-	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
-	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	function_addr(t.pid, "fixture_work", &addr, &fsize);
 	test_read_mem(t.pid, addr, before, sizeof(before));
 	c0 = target_pause(&t);
 	target_go(&t);
@@ -416,11 +418,7 @@ START_TEST(detach_with_a_return_pending)
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
 	coff = bpfi_arena_alloc(arena, 64, 8);
 	counters = (volatile int64_t *)(bpfi_arena_base(arena) + coff);
-	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n] = '\0';
-	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_slow", &foff, &fsize, &log), 0);
-	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	function_addr(t.pid, "fixture_slow", &addr, &fsize);
 	{
 		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
 
@@ -463,11 +461,7 @@ START_TEST(injector_killed_at_any_moment)
 	target_start(&t);
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
 	coff = bpfi_arena_alloc(arena, 64, 8);
-	snprintf(path, sizeof(path), "/proc/%d/exe", t.pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n] = '\0';
-	ck_assert_int_eq(bpfi_elf_find_function(exe, "fixture_work", &foff, &fsize, &log), 0);
-	ck_assert_int_eq(bpfi_proc_offset_to_addr(t.pid, exe, foff, &addr, &log), 0);
+	function_addr(t.pid, "fixture_work", &addr, &fsize);
 	srand(42);
 	for (int i = 0; i < 60; i++) {
 		pid_t inj = fork();
