@@ -120,16 +120,15 @@ static void function_addr(pid_t pid, const char *name, uint64_t *ret_addr, uint6
 
 START_TEST(entry_and_return_probes_in_a_live_process)
 {
-	char buf[512] = "", exe[512], path[64];
+	char buf[512] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_arena *arena = NULL;
 	struct bpfi_target *tg = NULL;
-	uint64_t foff, fsize, addr, coff, fn_entry, fn_ret;
+	uint64_t fsize, addr, coff, fn_entry, fn_ret;
 	uint8_t before[64], after[64], code[64];
 	volatile int64_t *counters;
 	struct counts c0, c1, c2;
 	struct target t;
-	ssize_t n;
 
 	target_start(&t);
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
@@ -202,11 +201,11 @@ static void count_listed(pid_t pid, const struct bpfi_target_hdr *block, void *c
  */
 START_TEST(persist_list_then_detach)
 {
-	char buf[512] = "", exe[512], path[64];
+	char buf[512] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_arena *arena = NULL;
 	struct bpfi_target *tg = NULL;
-	uint64_t foff, fsize, addr, coff, fn;
+	uint64_t fsize, addr, coff, fn;
 	uint8_t before[64], after[64], code[64];
 	volatile int64_t *counters;
 	pid_t listed[3] = { 0, -1, -1 };
@@ -351,16 +350,15 @@ END_TEST
  * call lost by the target, every byte back each time. */
 START_TEST(hundred_attach_detach_cycles)
 {
-	char buf[512] = "", exe[512], path[64];
+	char buf[512] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_arena *arena = NULL;
-	uint64_t foff, fsize, addr, coff, fn;
+	uint64_t fsize, addr, coff, fn;
 	uint8_t before[64], after[64], code[64];
 	volatile int64_t *counters;
 	struct counts c0, c1;
 	struct target t;
 	int64_t probed = 0;
-	ssize_t n;
 
 	target_start(&t);
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
@@ -403,15 +401,14 @@ END_TEST
  */
 START_TEST(detach_with_a_return_pending)
 {
-	char buf[512] = "", exe[512], path[64], line[64];
+	char buf[512] = "", line[64];
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_arena *arena = NULL;
 	struct bpfi_target *tg = NULL;
-	uint64_t foff, fsize, addr, coff, fn;
+	uint64_t fsize, addr, coff, fn;
 	volatile int64_t *counters;
 	uint8_t code[64];
 	struct target t;
-	ssize_t n;
 
 	target_start(&t);
 	target_pause(&t);
@@ -450,13 +447,12 @@ END_TEST
  */
 START_TEST(injector_killed_at_any_moment)
 {
-	char buf[512] = "", exe[512], path[64];
+	char buf[512] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_arena *arena = NULL;
-	uint64_t foff, fsize, addr, coff;
+	uint64_t fsize, addr, coff;
 	struct counts c0, c1;
 	struct target t;
-	ssize_t n;
 
 	target_start(&t);
 	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
