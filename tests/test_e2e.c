@@ -407,6 +407,39 @@ START_TEST(command_followed_through_exec)
 }
 END_TEST
 
+/*
+ * `bpfinject fault --func`: malloc returns NULL on chosen calls of a real program (ls gives up
+ * with "memory exhausted"), and --seed makes the run repeatable: the same faults twice.
+ */
+START_TEST(fault_command_on_a_function_repeats_with_a_seed)
+{
+	char *argv[] = {
+		bpfinject,	 "fault", "--func", "malloc", "--return", "0",	"--after", "10",
+		"--probability", "0.5",	  "--seed", "3",      "--",	  "ls", "/",	   NULL
+	};
+	char *out[2], *err[2], *line[2];
+
+	paths();
+	for (int run = 0; run < 2; run++) {
+		struct proc b;
+		int rc;
+
+		spawn(&b, argv);
+		rc = finish(&b, &out[run], &err[run]);
+		ck_assert_msg(rc == 2 && strstr(err[run], "ls: memory exhausted"), "rc %d: %s", rc,
+			      err[run]);
+		line[run] = strstr(err[run], "bpfinject: injected ");
+		ck_assert_ptr_nonnull(line[run]);
+		line[run][strcspn(line[run], "\n")] = '\0';
+	}
+	ck_assert_str_eq(line[0], line[1]);
+	for (int run = 0; run < 2; run++) {
+		free(out[run]);
+		free(err[run]);
+	}
+}
+END_TEST
+
 START_TEST(persist_list_detach)
 {
 	char pid[16], *out, *err;
@@ -530,6 +563,7 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, libc_functions_of_a_debian_program);
 	tcase_add_test(tc, syscall_fault_injection);
 	tcase_add_test(tc, fault_command_fails_the_fourth_write);
+	tcase_add_test(tc, fault_command_on_a_function_repeats_with_a_seed);
 	tcase_add_test(tc, target_killed_while_attached);
 	tcase_add_test(tc, command_followed_through_exec);
 	tcase_add_test(tc, persist_list_detach);
