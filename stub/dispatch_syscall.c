@@ -13,6 +13,7 @@
 #include <bpfinject/sys.h>
 #include <bpfinject/target.h>
 
+#include "dispatch.h"
 #include "thread_state.h"
 
 /* The event of @nr in @tab, or NULL when the number is out of the table. */
@@ -29,10 +30,12 @@ static inline uint32_t nr_progs(const struct bpfi_sc_event *ev)
 	return n < BPFI_SC_MAX_PROGS ? n : BPFI_SC_MAX_PROGS;
 }
 
-static inline void run(const struct bpfi_sc_event *ev, uint32_t n, void *ctx)
+/* On the thread's private stack, as the uprobe dispatch runs them (dispatch.c). */
+static inline void run(struct bpfi_thread_state *ts, const struct bpfi_sc_event *ev, uint32_t n,
+		       void *ctx)
 {
 	for (uint32_t i = 0; i < n; i++)
-		((bpfi_jit_fn)(uintptr_t)ev->progs[i])((uint64_t)(uintptr_t)ctx, 0);
+		stub_run_prog(ts, ev->progs[i], ctx);
 }
 
 /*
@@ -70,11 +73,11 @@ __attribute__((noinline)) static uint64_t enter_run(struct bpfi_sc_enter_ctx *re
 	rec->kind = BPFI_SC_CTX_ENTER;
 	if (n) {
 		rec->common_type = (uint16_t)ev->id;
-		run(ev, n, rec);
+		run(ts, ev, n, rec);
 	}
 	if (nraw) {
 		rec->common_type = (uint16_t)t->sc.raw_enter.id;
-		run(&t->sc.raw_enter, nraw, rec);
+		run(ts, &t->sc.raw_enter, nraw, rec);
 	}
 	ts->depth--;
 	return rec->kind == BPFI_SC_CTX_OVERRIDDEN;
@@ -116,11 +119,11 @@ __attribute__((noinline)) static void exit_run(const struct bpfi_sc_exit_ctx *re
 	ctx.kind = BPFI_SC_CTX_EXIT;
 	if (n) {
 		ctx.common_type = (uint16_t)ev->id;
-		run(ev, n, &ctx);
+		run(ts, ev, n, &ctx);
 	}
 	if (nraw) {
 		ctx.common_type = (uint16_t)t->sc.raw_exit.id;
-		run(&t->sc.raw_exit, nraw, &ctx);
+		run(ts, &t->sc.raw_exit, nraw, &ctx);
 	}
 	ts->depth--;
 }

@@ -116,7 +116,7 @@ static struct bpfi_thread_state *id_cache(const struct bpfi_env *env)
 {
 	struct bpfi_thread_state *ts = env->threads ? stub_thread_slot(env->threads) : 0;
 
-	if (ts && !ts->tid) {
+	if (ts && (!ts->tid || !ts->tgid)) { /* the syscall dispatch may have cached tid alone */
 		ts->tgid = (uint32_t)bpfi_syscall0(BPFI_NR_getpid);
 		ts->tid = (uint32_t)bpfi_syscall0(BPFI_NR_gettid);
 	}

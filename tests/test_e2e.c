@@ -303,6 +303,14 @@ START_TEST(syscall_fault_injection)
 	opens = strstr(out, "{\"openats\":");
 	ck_assert_msg(failed && strtol(failed + 17, NULL, 10) == 1, "stdout: %s", out);
 	ck_assert_msg(opens && strtol(opens + 12, NULL, 10) > 0, "stdout: %s", out);
+	{
+		const char *tgid = strstr(out, "{\"openat_tgid\":");
+		const char *att = strstr(err, "probes to process ");
+
+		ck_assert_msg(tgid && att &&
+				      strtol(tgid + 15, NULL, 10) == strtol(att + 18, NULL, 10),
+			      "pid_tgid in a syscall program: %s / %s", out, err);
+	}
 	free(out);
 	free(err);
 }

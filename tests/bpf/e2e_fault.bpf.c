@@ -21,6 +21,7 @@ struct sys_enter_write {
 
 __u64 failed_writes = 0;
 __u64 openats = 0;
+__u64 openat_tgid = 0; /* what bpf_get_current_pid_tgid says inside a syscall program */
 
 SEC("tracepoint/syscalls/sys_enter_write")
 int fail_stdout_writes(struct sys_enter_write *ctx)
@@ -36,6 +37,7 @@ SEC("tracepoint/syscalls/sys_enter_openat")
 int count_openat(void *ctx)
 {
 	__sync_fetch_and_add(&openats, 1);
+	openat_tgid = bpf_get_current_pid_tgid() >> 32;
 	return 0;
 }
 
