@@ -422,6 +422,29 @@ static void event_loop(struct cli_target *cts, unsigned int *nr, const struct ru
 	bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
 }
 
+int cli__parse_pid(const char *arg, pid_t *pids, unsigned int *nr, unsigned int max)
+{
+	char *end;
+	long pid = strtol(arg, &end, 10);
+
+	if (*nr == max)
+		return cli__err("-p", "at most %u processes", max);
+	if (*end || pid <= 0 || pid > INT32_MAX)
+		return cli__err(arg, "not a process id");
+	pids[(*nr)++] = (pid_t)pid;
+	return 0;
+}
+
+int cli__parse_duration(const char *arg, double *ret)
+{
+	char *end;
+
+	*ret = strtod(arg, &end);
+	if (*end || *ret <= 0)
+		return cli__err(arg, "--duration wants a positive number of seconds");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option opts[] = {
@@ -447,22 +470,14 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		argc = dashdash;
 	}
 	while ((c = getopt_long(argc, argv, "p:d:a:", opts, NULL)) != -1) {
-		char *end;
-
 		switch (c) {
 		case 'p':
-			if (a->nr_pids == MAX_TARGETS)
-				return cli__err("-p", "at most %d processes", MAX_TARGETS);
-			a->pids[a->nr_pids] = (pid_t)strtol(optarg, &end, 10);
-			if (*end || a->pids[a->nr_pids] <= 0)
-				return cli__err(optarg, "not a process id");
-			a->nr_pids++;
+			if (cli__parse_pid(optarg, a->pids, &a->nr_pids, MAX_TARGETS))
+				return EXIT_FAILURE;
 			break;
 		case 'd':
-			a->duration = strtod(optarg, &end);
-			if (*end || a->duration <= 0)
-				return cli__err(optarg,
-						"--duration wants a positive number of seconds");
+			if (cli__parse_duration(optarg, &a->duration))
+				return EXIT_FAILURE;
 			break;
 		case 'P':
 			a->persist = true;

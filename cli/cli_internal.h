@@ -135,6 +135,9 @@ int cli__inject_targets(const pid_t *pids, unsigned int nr_pids, char **cmd, str
 			unsigned int *ret_n);
 bool cli__target_alive(struct cli_target *ct);
 int cli__cmd_attach(int argc, char **argv);
+/* -p PID (appended to @pids) and --duration SECONDS, shared by attach and fault. */
+int cli__parse_pid(const char *arg, pid_t *pids, unsigned int *nr, unsigned int max);
+int cli__parse_duration(const char *arg, double *ret);
 int cli__cmd_detach(int argc, char **argv);
 int cli__cmd_list(int argc, char **argv);
 

@@ -321,18 +321,12 @@ static int parse_args(int argc, char **argv, struct fault_args *a)
 						MAX_PREFIX - 1);
 			break;
 		case 'p':
-			if (a->nr_pids == 64)
-				return cli__err("-p", "at most 64 processes");
-			a->pids[a->nr_pids] = (pid_t)strtol(optarg, &end, 10);
-			if (*end || a->pids[a->nr_pids] <= 0)
-				return cli__err(optarg, "not a process id");
-			a->nr_pids++;
+			if (cli__parse_pid(optarg, a->pids, &a->nr_pids, 64))
+				return EXIT_FAILURE;
 			break;
 		case 'd':
-			a->duration = strtod(optarg, &end);
-			if (*end || a->duration <= 0)
-				return cli__err(optarg,
-						"--duration wants a positive number of seconds");
+			if (cli__parse_duration(optarg, &a->duration))
+				return EXIT_FAILURE;
 			break;
 		default:
 			return 2;
