@@ -392,29 +392,36 @@ static void event_loop(struct cli_target *cts, unsigned int *nr, const struct ru
 {
 	unsigned int n = *nr;
 	double end = a->duration > 0 ? now_s() + a->duration : 0;
+	/* A followed command's processes wait in their stops for us: we sleep on those (then
+	 * look at the buffers without waiting; the runtime looks at them every 10 ms anyway). */
+	bool follow = cli__follow_active();
 
 	while (!cli__stop_requested && (!end || now_s() < end)) {
 		unsigned int alive = 0;
 
-		if (rb)
-			ring_buffer__poll(rb, nr_pbs ? 0 : 100);
-		for (unsigned int i = 0; i < nr_pbs; i++)
-			perf_buffer__poll(pbs[i], i + 1 == nr_pbs ? 100 : 0);
-		if (!rb && !nr_pbs)
-			usleep(100000);
-		bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
-		if (a->cmd && n && cts[0].spawned) {
-			cli__follow(cts, nr, MAX_TARGETS, cts[0].pid);
+		if (follow) {
+			cli__follow_run(cts, nr, MAX_TARGETS, rb || nr_pbs ? 10 : 100);
 			n = *nr;
 		}
+		if (rb)
+			ring_buffer__poll(rb, nr_pbs || follow ? 0 : 100);
+		for (unsigned int i = 0; i < nr_pbs; i++)
+			perf_buffer__poll(pbs[i], i + 1 == nr_pbs && !follow ? 100 : 0);
+		if (!rb && !nr_pbs && !follow)
+			usleep(100000);
+		bpfi_runtime_drain_printk(cli__print_printk, (void *)(uintptr_t)a->json);
 		for (unsigned int i = 0; i < n; i++) {
-			alive += cts[i].t && cli__target_alive(&cts[i]);
-			if (cts[i].t && cli__target_alive(&cts[i]))
+			bool up = follow ? cli__follow_alive(&cts[i])
+					 : cts[i].t && cli__target_alive(&cts[i]);
+
+			alive += up;
+			if (up && cts[i].t)
 				cli__cover_new_modules(&cts[i]);
 		}
 		if (!alive)
 			break;
 	}
+	cli__follow_end(cts, n); /* every task let go; the probes are restored after */
 	if (rb)
 		ring_buffer__consume(rb);
 	for (unsigned int i = 0; i < nr_pbs; i++)
@@ -455,6 +462,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "event-type", required_argument, NULL, 'e' },
 		{ "attach", required_argument, NULL, 'a' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "catch-all", no_argument, NULL, 'C' },
 		{ 0 },
 	};
 	int c, dashdash = -1;
@@ -496,6 +504,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'N':
 			a->no_verify = true;
 			break;
+		case 'C':
+			cli__catch_all = true;
+			break;
 		default:
 			return 2;
 		}
@@ -535,7 +546,11 @@ int cli__inject_targets(const pid_t *pids, unsigned int nr_pids, char **cmd, str
 	unsigned int n = 0;
 	int err = 0;
 
-	if (cmd) {
+	if (cmd && cli__follow_enabled()) {
+		err = cli__follow_spawn(cmd, &cts[n], &log);
+		if (!err)
+			n++;
+	} else if (cmd) {
 		err = bpfi_injector_spawn(cmd, &spawned, &log);
 		if (!err) {
 			pid_t pid = bpfi_injector_pid(spawned);
@@ -620,6 +635,8 @@ int cli__cmd_attach(int argc, char **argv)
 	}
 	signal(SIGINT, cli__on_signal);
 	signal(SIGTERM, cli__on_signal);
+	if (a.cmd)
+		cli__follow_enable(); /* its descendants too, through exec */
 	ret = cli__inject_targets(a.pids, a.nr_pids, a.cmd, cts, &n);
 	if (ret)
 		goto out;
@@ -715,17 +732,51 @@ static void site_name(pid_t pid, uint64_t addr, char *out, size_t size)
 			 strrchr(file, '/') + 1);
 }
 
+/* "  syscall tracepoints: 566 sites rewritten; sys_enter_write, raw_syscalls/sys_exit; ..." */
+static void list_syscalls(const struct bpfi_sc_table *sc, uint32_t rewritten)
+{
+	const struct bpfi_sc_catch_all *c = &sc->catch_all;
+	const char *sep = "; ";
+
+	printf("  syscall tracepoints: %u site%s rewritten", rewritten, rewritten == 1 ? "" : "s");
+	for (int exit = 0; exit < 2; exit++) {
+		const struct bpfi_sc_event *raw = exit ? &sc->raw_exit : &sc->raw_enter;
+
+		if (atomic_load(&raw->nr_progs)) {
+			printf("%sraw_syscalls/sys_%s", sep, exit ? "exit" : "enter");
+			sep = ", ";
+		}
+		for (int nr = 0; nr < BPFI_SC_NR_MAX; nr++) {
+			const struct bpfi_syscall *sys;
+
+			if (!atomic_load(exit ? &sc->exit[nr].nr_progs : &sc->enter[nr].nr_progs) ||
+			    bpfi_syscall_by_nr(nr, &sys, NULL))
+				continue;
+			printf("%ssys_%s_%s", sep, exit ? "exit" : "enter", sys->event);
+			sep = ", ";
+		}
+	}
+	if (c->on)
+		printf("; catch-all on, %" PRIu64 " call%s through it", (uint64_t)c->caught,
+		       c->caught == 1 ? "" : "s");
+	putchar('\n');
+}
+
 static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 {
-	uint32_t n = atomic_load(&b->nr_sites), patched = 0;
+	uint32_t n = atomic_load(&b->nr_sites), patched = 0, sc_patched = 0;
 
 	for (uint32_t i = 0; i < n && i < BPFI_MAX_SITES; i++)
 		patched += b->sites[i].patched;
-	if (!patched)
+	for (uint32_t i = 0; i < b->sc.nr_sites && i < BPFI_SC_MAX_SITES; i++)
+		sc_patched += b->sc.sites[i].state == BPFI_SC_SITE_PATCHED;
+	if (!patched && !sc_patched)
 		return; /* detached earlier: only the unused stub is left */
 	(*(int *)cookie)++;
 	printf("process %d: %u probe site%s patched (%s)\n", pid, patched, patched == 1 ? "" : "s",
 	       b->owner ? "held by bpfinject" : "persisted");
+	if (sc_patched)
+		list_syscalls(&b->sc, sc_patched);
 	for (uint32_t i = 0; i < b->nr_maps && i < BPFI_TARGET_MAX_MAPS; i++)
 		printf("  map %-16.16s %s, id %u\n", b->maps[i].name,
 		       cli__map_type_str((enum bpf_map_type)b->maps[i].type), b->maps[i].id);

@@ -108,6 +108,7 @@ struct bpfi_printk_line;
 struct cli_target {
 	pid_t pid;
 	bool spawned; /* started by us with -- CMD: our child */
+	bool followed; /* the command or one of its exec'd descendants: traced (follow.c) */
 	int exit_status; /* when a spawned one has exited */
 	bool syscalls; /* has syscall tracepoint programs: new modules get their sites too */
 	unsigned int nr_modules; /* executable file mappings seen when sites were last planned */
@@ -120,11 +121,29 @@ struct cli_target {
 	unsigned int nr_progs;
 };
 
+/* --catch-all: syscall tracepoints also see calls no site rewrite serves (inject.c). */
+extern bool cli__catch_all;
+
 int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 		struct bpfi_log *log);
 int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log);
-/* follow.c: -- CMD's exec'd descendants injected too (@root: the command). */
-void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max, pid_t root);
+/*
+ * follow.c: -- CMD's exec'd descendants injected too, exactly: we trace the command's tree.
+ * cli__follow_enable() before cli__inject_targets() makes it start CMD that way
+ * (cli__follow_spawn()). The event loop then sleeps in cli__follow_run() (which answers
+ * the tree's stops as they come, for @ms: new slots in @cts for exec'd processes, exited
+ * ones' slots freed; cli__follow() is one such look, without waiting), asks
+ * cli__follow_alive() instead of cli__target_alive() (the command's exit is collected by
+ * the tree), and ends with cli__follow_end() before the probes are restored.
+ */
+void cli__follow_enable(void);
+bool cli__follow_enabled(void);
+bool cli__follow_active(void);
+int cli__follow_spawn(char **cmd, struct cli_target *ct, struct bpfi_log *log);
+void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max);
+void cli__follow_run(struct cli_target *cts, unsigned int *n, unsigned int max, int ms);
+bool cli__follow_alive(struct cli_target *ct);
+void cli__follow_end(struct cli_target *cts, unsigned int n);
 /* Syscall sites of modules loaded since the last look (dlopen), planned and patched. */
 int cli__cover_new_modules(struct cli_target *ct);
 

@@ -256,6 +256,7 @@ static int parse_args(int argc, char **argv, struct fault_args *a)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "catch-all", no_argument, NULL, 'C' },
 		{ 0 },
 	};
 	bool have_errno = false, have_ret = false;
@@ -327,6 +328,9 @@ static int parse_args(int argc, char **argv, struct fault_args *a)
 		case 'd':
 			if (cli__parse_duration(optarg, &a->duration))
 				return EXIT_FAILURE;
+			break;
+		case 'C':
+			cli__catch_all = true;
 			break;
 		default:
 			return 2;
@@ -467,22 +471,31 @@ int cli__cmd_fault(int argc, char **argv)
 		return cli__err("fault", "cannot attach: %s", strerror(errno));
 	signal(SIGINT, cli__on_signal);
 	signal(SIGTERM, cli__on_signal);
+	if (a.cmd)
+		cli__follow_enable(); /* the command's exec'd descendants too (follow.c) */
 	ret = cli__inject_targets(a.pids, a.nr_pids, a.cmd, cts, &n);
 	if (ret)
 		return ret;
 	end = a.duration > 0 ? (double)time(NULL) + a.duration : 0;
 	while (!cli__stop_requested && (!end || (double)time(NULL) < end)) {
+		bool follow = cli__follow_active();
 		unsigned int alive = 0;
 
+		if (follow)
+			cli__follow_run(cts, &n, sizeof(cts) / sizeof(cts[0]), 50);
+		else
+			usleep(50000);
 		for (unsigned int i = 0; i < n; i++) {
-			alive += cli__target_alive(&cts[i]);
-			if (cli__target_alive(&cts[i]))
+			bool up = follow ? cli__follow_alive(&cts[i]) : cli__target_alive(&cts[i]);
+
+			alive += up;
+			if (up)
 				cli__cover_new_modules(&cts[i]);
 		}
 		if (!alive)
 			break;
-		usleep(50000);
 	}
+	cli__follow_end(cts, n); /* every task let go; the faults are taken out after */
 	for (unsigned int i = 0; i < n; i++) {
 		if (cts[i].spawned && !cli__target_alive(&cts[i]))
 			cli__detach(&cts[i], true, NULL); /* it has exited: nothing to restore */

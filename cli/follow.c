@@ -1,114 +1,258 @@
 // SPDX-License-Identifier: MIT
 /*
- * `-- CMD` follows the command's descendants. A forked child inherits the probes (the same
- * patched text, the shared arena, a wiped per-thread state); a process that execs loses them
- * with its old image, so it is injected again. New processes are looked for each time the
- * event loop comes round (every 100 ms): what an exec'd child does before that is not seen.
+ * `-- CMD` follows the command's descendants exactly. bpfinject stays the ptrace tracer of
+ * the command's whole process tree (injector/spawn.c, bpfi_tree_*): a forked child inherits
+ * the probes (the same patched text, the shared arena, a wiped per-thread state) and is just
+ * let go on; a process that execs loses them with its old image, so it is held at its new
+ * main() and injected again before any of its code runs, however short-lived it is.
+ *
+ * -p PID targets are not our children and we are not their tracer between injections: their
+ * descendants are not followed (a tracer must be attached before the fork to see it).
+ *
+ * What being traced changes for the command: each signal it receives and each fork waits for
+ * us to answer the stop (tens of microseconds); a stopped process shows 't', not 'T', in
+ * /proc; no debugger can attach; a set-user-ID program runs without its privileges unless
+ * bpfinject has CAP_SYS_PTRACE (the kernel's rule for traced execs). Should bpfinject die,
+ * the tree runs on, untraced (no PTRACE_O_EXITKILL).
  */
-#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <bpfinject/injector.h>
 
 #include "cli_internal.h"
 
-/* Our target block is mapped: the process carries the probes (or inherited them by fork). */
-static bool carries_probes(pid_t pid)
-{
-	char path[64], line[512];
-	bool found = false;
-	FILE *f;
+/* The followed command (CLI state, one per bpfinject run). */
+static bool follow_enabled;
+static struct bpfi_tree *tree;
+static int chld_fd = -1; /* signalfd: SIGCHLD, which the tree's stops and exits send us */
+static sigset_t saved_mask;
+static bool full_said; /* "more than N processes" is said once */
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "r");
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, "bpfinject-target") != NULL;
-	if (f)
-		fclose(f);
-	return found;
+struct exec_ctx {
+	struct cli_target *cts;
+	unsigned int *n;
+	unsigned int max;
+};
+
+void cli__follow_enable(void)
+{
+	follow_enabled = true;
 }
 
-static pid_t parent_of(pid_t pid)
+bool cli__follow_enabled(void)
 {
-	char path[64], buf[512], *p;
-	int ppid = 0;
-	FILE *f;
-	size_t len;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	len = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[len] = '\0';
-	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-	if (!p || sscanf(p + 2, "%*c %d", &ppid) != 1)
-		return 0;
-	return ppid;
+	return follow_enabled;
 }
 
-static bool descends_from(pid_t pid, pid_t root)
+bool cli__follow_active(void)
 {
-	for (int depth = 0; depth < 64 && pid > 1; depth++) {
-		pid = parent_of(pid);
-		if (pid == root)
-			return true;
+	return tree != NULL;
+}
+
+static int exit_code(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Stops of the tree wake the event loop: SIGCHLD, read from a signalfd. Blocked only now,
+ * after the command started, so that it does not inherit the blocked signal. */
+static void watch_children(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &saved_mask))
+		return;
+	chld_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (chld_fd < 0)
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
+int cli__follow_spawn(char **cmd, struct cli_target *ct, struct bpfi_log *log)
+{
+	struct bpfi_injector *inj;
+	pid_t pid;
+	int err;
+
+	err = bpfi_tree_spawn(cmd, &tree, &inj, log);
+	if (err)
+		return err;
+	pid = bpfi_injector_pid(inj);
+	err = cli__inject(ct, pid, inj, log); /* takes the session over */
+	if (err) {
+		kill(pid, SIGKILL);
+		bpfi_tree_detach(tree); /* collects it */
+		tree = NULL;
+		return err;
 	}
-	return false;
+	ct->followed = true;
+	watch_children();
+	return 0;
 }
 
-static bool tracked(const struct cli_target *cts, unsigned int n, pid_t pid)
+static struct cli_target *find(struct cli_target *cts, unsigned int n, pid_t pid)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		if (cts[i].pid == pid)
-			return true;
+			return &cts[i];
 	}
-	return false;
+	return NULL;
 }
 
-static void inject_child(struct cli_target *ct, pid_t pid, bool spawned)
+/* A process of the tree exec'd and is held at its new main: inject it, let it go. */
+static void on_exec(pid_t pid, struct bpfi_injector *inj, const char *why, void *cookie)
 {
 	char buf[CLI_REASON_MAX] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct exec_ctx *c = cookie;
+	struct cli_target *ct = find(c->cts, *c->n, pid);
+	bool spawned = false;
 
-	if (cli__inject(ct, pid, NULL, &log)) {
+	if (ct) {
+		/* Its old image, probes and all, is gone: nothing there to restore. */
+		spawned = ct->spawned;
+		cli__detach(ct, true, NULL);
+	} else if (*c->n < c->max) {
+		ct = &c->cts[(*c->n)++];
+		memset(ct, 0, sizeof(*ct));
+		ct->pid = pid;
+	}
+	if (!ct) {
+		bpfi_injector_detach(inj);
+		if (!full_said)
+			cli__warn("follow",
+				  "process %d: more than %u processes at once; not probed", pid,
+				  c->max);
+		full_said = true;
+		return;
+	}
+	ct->followed = true;
+	if (!inj) {
+		ct->t = NULL;
+		ct->spawned = spawned;
+		cli__warn("follow", "process %d: %s", pid, why);
+		return;
+	}
+	if (cli__inject(ct, pid, inj, &log)) {
 		buf[strcspn(buf, "\n")] = '\0';
 		cli__warn("follow", "process %d: %s", pid, buf);
 		ct->t = NULL;
-		ct->pid = pid; /* remembered, not tried again */
+		ct->pid = pid;
 		ct->spawned = spawned;
+		ct->followed = true;
 		return;
 	}
+	/* cli__inject() started afresh: it took a held session for a spawned command */
 	ct->spawned = spawned;
+	ct->followed = true;
 	fprintf(stderr, "bpfinject: attached %u probe%s to process %d (after exec)\n", ct->probes,
 		ct->probes == 1 ? "" : "s", pid);
 }
 
-void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max, pid_t root)
+/* Followed processes that have exited free their slot (the maps keep what they counted). The
+ * tracer hears of an exit first: no look at a zombie its parent has yet to collect. */
+static void forget_exited(struct cli_target *cts, unsigned int *n, pid_t root)
 {
-	struct dirent *de;
-	DIR *d;
-
-	/* The command itself exec'd: its probes went with the old image. */
-	for (unsigned int i = 0; i < *n; i++) {
-		if (cts[i].pid == root && cts[i].t && cli__target_alive(&cts[i]) &&
-		    !carries_probes(root)) {
-			cli__detach(&cts[i], true, NULL); /* nothing left there to restore */
-			inject_child(&cts[i], root, true);
-		}
-	}
-	d = opendir("/proc");
-	while (d && (de = readdir(d)) && *n < max) {
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-
-		if (pid <= 1 || pid == root || tracked(cts, *n, pid) || carries_probes(pid) ||
-		    !descends_from(pid, root))
+	for (unsigned int i = 0; i < *n;) {
+		if (cts[i].followed && cts[i].pid != root && !bpfi_tree_traces(tree, cts[i].pid)) {
+			cli__detach(&cts[i], true, NULL);
+			cts[i] = cts[--(*n)];
 			continue;
-		inject_child(&cts[(*n)++], pid, false);
+		}
+		i++;
 	}
-	if (d)
-		closedir(d);
+}
+
+void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max)
+{
+	struct exec_ctx c = { .cts = cts, .n = n, .max = max };
+	struct signalfd_siginfo si;
+	struct cli_target *root;
+	int status;
+
+	if (!tree)
+		return;
+	while (chld_fd >= 0 && read(chld_fd, &si, sizeof(si)) == sizeof(si))
+		; /* drained before looking, so that a stop after the look wakes us again */
+	bpfi_tree_poll(tree, on_exec, &c);
+	root = find(cts, *n, bpfi_tree_root(tree));
+	if (root && bpfi_tree_root_exited(tree, &status))
+		root->exit_status = exit_code(status);
+	forget_exited(cts, n, bpfi_tree_root(tree));
+}
+
+bool cli__follow_alive(struct cli_target *ct)
+{
+	if (tree && ct->followed && ct->pid == bpfi_tree_root(tree))
+		return !bpfi_tree_root_exited(tree, NULL);
+	if (tree && ct->followed)
+		return ct->t && bpfi_tree_traces(tree, ct->pid);
+	return ct->t && cli__target_alive(ct); /* -p PID */
+}
+
+static void wait_children(int timeout_ms)
+{
+	struct pollfd pfd = { .fd = chld_fd, .events = POLLIN };
+
+	if (timeout_ms <= 0)
+		return;
+	if (chld_fd < 0)
+		usleep((useconds_t)timeout_ms * 1000);
+	else
+		poll(&pfd, 1, timeout_ms);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cli__follow_run(struct cli_target *cts, unsigned int *n, unsigned int max, int ms)
+{
+	int64_t until = now_ms() + ms;
+
+	/* Every stop answered as soon as it comes (a process of the command waits in it), for
+	 * @ms; the rest of the event loop's work is done once per turn. */
+	do {
+		wait_children((int)(until - now_ms()));
+		cli__follow(cts, n, max);
+	} while (!cli__stop_requested && tree && !bpfi_tree_root_exited(tree, NULL) &&
+		 now_ms() < until);
+}
+
+void cli__follow_end(struct cli_target *cts, unsigned int n)
+{
+	struct cli_target *root;
+	int status;
+
+	if (!tree)
+		return;
+	root = find(cts, n, bpfi_tree_root(tree));
+	status = bpfi_tree_detach(tree);
+	tree = NULL;
+	if (root && status != -1)
+		root->exit_status = exit_code(status);
+	/* Not traced any more: the probes are restored through sessions of their own. */
+	for (unsigned int i = 0; i < n; i++) {
+		if (cts[i].t)
+			bpfi_target_set_traced(cts[i].t, false);
+	}
+	if (chld_fd >= 0) {
+		close(chld_fd);
+		chld_fd = -1;
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	}
 }

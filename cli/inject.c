@@ -28,6 +28,8 @@ struct inject_ctx {
 	char skip_reason[600];
 };
 
+bool cli__catch_all;
+
 /* The program's code in the target, compiled and copied there on first use. */
 static int prog_code(struct inject_ctx *c, uint32_t prog_id, uint64_t *ret_fn)
 {
@@ -208,6 +210,11 @@ int cli__inject(struct cli_target *ct, pid_t pid, struct bpfi_injector *spawned,
 	else if (!err && c.skipped)
 		cli__warn("attach", "%s: %u probe%s not attached there", c.skip_reason, c.skipped,
 			  c.skipped == 1 ? "" : "s");
+	if (!err && !c.syscall_progs && cli__catch_all)
+		err = bpfi_log_err(log, -EINVAL,
+				   "--catch-all: the object has no syscall tracepoint program");
+	else if (!err && c.syscall_progs && cli__catch_all)
+		err = bpfi_target_catch_all(ct->t, log);
 	if (!err && c.syscall_progs)
 		err = bpfi_target_plan_syscalls(ct->t, log);
 	if (!err)
@@ -253,6 +260,13 @@ int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log)
 
 	if (!ct->t)
 		return 0;
+	if (ct->syscalls && cli__catch_all) {
+		unsigned long long n = bpfi_target_catch_all_caught(ct->t);
+
+		fprintf(stderr,
+			"bpfinject: process %d: %llu system call%s came through the catch-all\n",
+			ct->pid, n, n == 1 ? "" : "s");
+	}
 	if (persist)
 		bpfi_target_set_owner(ct->t, 0);
 	else

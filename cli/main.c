@@ -46,6 +46,9 @@ static const char usage_text[] =
 	"                                FUNC, in PATH or the target's executable\n"
 	"  -d, --duration SECONDS        detach after this long\n"
 	"      --persist                 leave the programs in place and exit\n"
+	"      --catch-all               syscall tracepoints also see calls made where no site\n"
+	"                                could be rewritten (Syscall User Dispatch: a signal per\n"
+	"                                such call, about 1 us)\n"
 	"      --event-type STRUCT       print ring/perf buffer records as this BTF struct\n"
 	"      --json                    JSON output\n"
 	"      --no-verify               skip the load-time check (unsafe)\n"
@@ -55,7 +58,7 @@ static const char usage_text[] =
 	"  list                          processes carrying programs, their probes and hits\n"
 	"  fault (--syscall NAME --errno ERR | --func [PATH:]FUNC --return VAL)\n"
 	"        [--probability P] [--nth N] [--after N] [--path-prefix DIR] [--tid TID]\n"
-	"        [--seed S] [--duration S] (-p PID... | -- CMD ARGS)\n"
+	"        [--seed S] [--duration S] [--catch-all] (-p PID... | -- CMD ARGS)\n"
 	"                                fault injection without writing eBPF: the chosen calls\n"
 	"                                fail (or return VAL); prints how many were injected\n"
 	"  dump OBJ [-d]                 list the programs (with the load-time check result) and\n"
@@ -200,7 +203,9 @@ static bool is_attach_command(const char *arg)
 	if (arg[0] == '-')
 		return !strcmp(arg, "-p") || !strncmp(arg, "--pid", 5) || !strcmp(arg, "-a") ||
 		       !strncmp(arg, "--attach", 8) || !strncmp(arg, "--duration", 10) ||
-		       !strcmp(arg, "--persist");
+		       !strcmp(arg, "--persist") || !strcmp(arg, "--catch-all") ||
+		       !strcmp(arg, "--json") || !strncmp(arg, "--event-type", 12) ||
+		       !strcmp(arg, "--no-verify") || !strcmp(arg, "-d");
 	return len > 2 && !strcmp(arg + len - 2, ".o");
 }
 

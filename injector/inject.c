@@ -85,14 +85,26 @@ static int hold(struct bpfi_target *t, bool all, struct bpfi_log *log)
 {
 	struct bpfi_injector_opts o = { .sz = sizeof(o),
 					.timeout_ms = t->timeout_ms,
-					.one_thread = !all };
+					.one_thread = !all,
+					.borrow = t->traced };
+
+	int err;
 
 	if (t->inj && (!all || t->all_held))
 		return 0;
 	if (t->inj)
 		resume(t);
 	t->all_held = all;
-	return bpfi_injector_attach(t->pid, &o, &t->inj, log);
+	err = bpfi_injector_attach(t->pid, &o, &t->inj, log);
+	/* A process that exec'd since has a new image: no address we know is ours any more, and
+	 * nothing may be written there (not even the bytes we would "restore"). */
+	if (!err && t->block_addr &&
+	    !injector__maps_has(t->pid, t->block_addr, "bpfinject-target")) {
+		resume(t);
+		return bpfi_log_err(log, -ESRCH, "process %d has exec'd since it was injected",
+				    t->pid);
+	}
+	return err;
 }
 
 static int stop(struct bpfi_target *t, struct bpfi_log *log)
@@ -100,7 +112,17 @@ static int stop(struct bpfi_target *t, struct bpfi_log *log)
 	return hold(t, false, log);
 }
 
-/* The stub: uploaded once; its helpers' addresses there come from running its own fill here. */
+int inject__hold_one(struct bpfi_target *t, struct bpfi_log *log)
+{
+	return stop(t, log);
+}
+
+/*
+ * The stub: uploaded once; its helpers' addresses there come from running its own fill here.
+ * Behind the image, in the same mapping, room for the catch-all's syscall gadgets
+ * (catch_all.c): the kernel lets one address range make system calls, so both share it. It
+ * costs address space only until a gadget is written.
+ */
 static int upload_stub(struct bpfi_target *t, struct bpfi_log *log)
 {
 	const uint8_t *image;
@@ -112,11 +134,15 @@ static int upload_stub(struct bpfi_target *t, struct bpfi_log *log)
 	if (err)
 		return err;
 	memcpy(&t->stub_hdr, image, sizeof(t->stub_hdr));
-	map_size = (size + 4095) & ~(size_t)4095;
+	t->gadgets_off = (size + 4095) & ~(size_t)4095;
+	map_size = t->gadgets_off + GADGET_AREA_SIZE;
 	fd = new_memfd("bpfinject-stub", map_size, &host, log);
 	if (fd < 0)
 		return fd;
 	memcpy(host, image, size);
+	((struct bpfi_stub_header *)host)->block = t->block_addr;
+	t->stub_host = host;
+	t->stub_size = map_size;
 	err = share_fd(t, fd, map_size, PROT_READ | PROT_EXEC, 0, &t->stub, log);
 	if (!err) {
 		/* Run the image's own fill locally: offsets of its helpers = their addresses there. */
@@ -138,7 +164,6 @@ static int upload_stub(struct bpfi_target *t, struct bpfi_log *log)
 			munmap(local, map_size);
 		}
 	}
-	munmap(host, map_size);
 	close(fd);
 	return err;
 }
@@ -222,19 +247,28 @@ int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi
 	void *block;
 	int err;
 
-	if (pread(opts->arena_fd, &ah, sizeof(ah), 0) != sizeof(ah) || ah.magic != BPFI_ARENA_MAGIC)
+	/* opts->inj is ours from here on, whatever happens: let go on failure. */
+	if (pread(opts->arena_fd, &ah, sizeof(ah), 0) != sizeof(ah) ||
+	    ah.magic != BPFI_ARENA_MAGIC) {
+		bpfi_injector_detach(opts->inj);
 		return bpfi_log_err(log, -EINVAL, "bug: fd %d is not an arena", opts->arena_fd);
+	}
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		bpfi_injector_detach(opts->inj);
 		return -ENOMEM;
+	}
 	t->pid = pid;
 	t->timeout_ms = opts->timeout_ms;
 	t->inj = opts->inj;
 	t->hold = opts->inj != NULL;
 	t->all_held = t->hold; /* held at main before any thread of its own exists */
+	/* A borrowed session: we trace the process (a followed tree), so we hold it that way. */
+	t->traced = opts->inj && opts->inj->borrowed;
 	t->block_fd = new_memfd("bpfinject-target", sizeof(*t->block), &block, log);
 	if (t->block_fd < 0) {
 		err = t->block_fd;
+		bpfi_injector_detach(opts->inj);
 		free(t);
 		return err;
 	}
@@ -271,6 +305,8 @@ void bpfi_target_close(struct bpfi_target *t)
 		munmap(t->areas[i].host, CODE_AREA_SIZE);
 		close(t->areas[i].fd);
 	}
+	if (t->stub_host)
+		munmap(t->stub_host, t->stub_size);
 	if (t->block)
 		munmap(t->block, sizeof(*t->block));
 	if (t->block_fd >= 0)

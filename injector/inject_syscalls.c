@@ -42,6 +42,7 @@ static const char reason_changed[] = "its bytes in memory differ from the file";
 static const char reason_inside[] = "a thread was inside its window when patching";
 static const char reason_blocked[] =
 	"a thread was blocked in it, and the jump would cover its restart";
+static const char reason_gadgets[] = "no catch-all gadget left for it";
 static const char reason_moved[] = "its bytes changed between planning and patching";
 
 /* Counts @reason for @m, keeping the first address it was seen at. */
@@ -269,6 +270,11 @@ static uint8_t *host_of(struct bpfi_target *t, uint64_t addr)
 	return NULL;
 }
 
+static uint64_t gadget_for(void *ctx, uint64_t back)
+{
+	return inject__gadget(ctx, back);
+}
+
 /*
  * A trampoline for @site near it. Its code depends on its address, so it is built once to
  * learn its size, the room is taken, and it is built again where it lands.
@@ -287,6 +293,7 @@ static int build_tramp(struct bpfi_target *t, const struct bpfi_syscall_site *si
 		.enter_dispatch = t->stub + t->stub_hdr.syscall_enter,
 		.exit_dispatch = t->stub + t->stub_hdr.syscall_exit,
 		.cookie = t->block_addr,
+		.via_gadgets = t->catch_all,
 	};
 	size_t len, len2;
 	uint8_t *host;
@@ -299,6 +306,10 @@ static int build_tramp(struct bpfi_target *t, const struct bpfi_syscall_site *si
 		return -ERANGE;
 	if (err)
 		return err;
+	if (t->catch_all) { /* the gadgets are taken on the final build only */
+		o.gadget = gadget_for;
+		o.gadget_ctx = t;
+	}
 	err = bpfi_sctramp_build(&o, code, sizeof(code), &len2, log);
 	host = host_of(t, o.tramp_addr);
 	if (!err && (len2 > len || !host))
@@ -337,8 +348,8 @@ static int plan_site(struct bpfi_target *t, int mem_fd, const struct bpfi_syscal
 		return 0;
 	}
 	err = build_tramp(t, site, window, &at, log);
-	if (err == -ERANGE) {
-		note_why(m, reason_reach, site->addr);
+	if (err == -ERANGE || err == -ENOSPC) {
+		note_why(m, err == -ERANGE ? reason_reach : reason_gadgets, site->addr);
 		return 0;
 	}
 	if (!err)
@@ -507,6 +518,8 @@ int inject__syscalls_commit(struct bpfi_target *t, struct bpfi_log *log)
 				m->rewritten++;
 		}
 	}
+	if (!err)
+		err = inject__catch_all_arm(t, log);
 	return err;
 }
 
@@ -524,7 +537,7 @@ static void stop_programs(struct bpfi_sc_table *sc)
 int inject__syscalls_restore(struct bpfi_target *t, struct bpfi_log *log)
 {
 	struct bpfi_sc_table *sc = &t->block->sc;
-	int first = 0;
+	int first = inject__catch_all_disarm(t, log);
 
 	stop_programs(sc);
 	for (uint32_t i = 0; i < sc->nr_sites && i < BPFI_SC_MAX_SITES; i++) {

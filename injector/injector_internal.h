@@ -26,6 +26,7 @@ struct inj_thread {
 	bool stopped;
 	bool dirty; /* registers changed by us: restore at detach */
 	bool gone; /* exited while we held it */
+	bool group_stop; /* borrowed: held in a group-stop, given back with PTRACE_LISTEN */
 	int pending_sig; /* signal to deliver when we let go, 0 if none */
 	struct user_regs_struct saved;
 };
@@ -40,6 +41,10 @@ struct bpfi_injector {
 	uint64_t gadget;
 	bool pad; /* gadget is our restore pad (remote.c), not a bare syscall */
 	uint64_t scratch; /* a private page in the target for remote call arguments */
+	/* Borrowed (bpfi_injector_opts.borrow, spawn.c's process tree): the caller is already
+	 * the tracer of every thread. Threads are stopped with PTRACE_INTERRUPT and given back
+	 * with PTRACE_CONT (PTRACE_LISTEN in a group-stop), never seized or detached. */
+	bool borrowed;
 };
 
 #define BPFI_SCRATCH_SIZE 4096
@@ -73,6 +78,7 @@ struct bpfi_target {
 	struct bpfi_injector *inj; /* non-NULL while the target is stopped */
 	bool hold; /* started by us at main: stays stopped until commit */
 	bool all_held; /* inj holds every thread (patching), not just one */
+	bool traced; /* we are its tracer (followed command): hold with borrowed sessions */
 	uint64_t stub;
 	struct bpfi_stub_header stub_hdr;
 	uint64_t arena;
@@ -87,7 +93,34 @@ struct bpfi_target {
 	 * themselves live in the block (block->sc.sites), so a fresh session can restore them. */
 	struct bpfi_syscall_module sc_mods[SC_MAX_MODULES];
 	unsigned int nr_sc_mods;
+	/* The stub's memfd, RW here: the image, then the catch-all's gadgets (catch_all.c). */
+	uint8_t *stub_host;
+	size_t stub_size;
+	size_t gadgets_off; /* where the gadget area starts */
+	size_t gadgets_used;
+	bool catch_all; /* bpfi_target_catch_all() was asked: syscalls go through gadgets */
+	bool catch_all_armed; /* the threads held at commit were armed */
 };
+
+/* The catch-all's syscall gadgets, behind the stub image: 16 bytes each. */
+#define GADGET_AREA_SIZE (512u << 10)
+#define GADGET_SIZE	 16
+
+/* inject.c: the target held (its main thread at least) for remote system calls. */
+int inject__hold_one(struct bpfi_target *t, struct bpfi_log *log);
+
+/* catch_all.c: called by bpfi_target_commit() / bpfi_target_restore(), every thread held. */
+int inject__catch_all_arm(struct bpfi_target *t, struct bpfi_log *log);
+int inject__catch_all_disarm(struct bpfi_target *t, struct bpfi_log *log);
+/* A gadget `syscall; jmp back` in the dispatch region; 0 when the area is full. */
+uint64_t inject__gadget(struct bpfi_target *t, uint64_t back);
+/* Syscall User Dispatch of one stopped tracee, as PTRACE_{GET,SET}_SYSCALL_USER_DISPATCH_CONFIG
+ * see it (remote.c suspends it while running a remote system call). */
+struct injector_sud {
+	uint64_t mode, selector, offset, len;
+};
+int injector__sud_get(pid_t tid, struct injector_sud *cfg);
+int injector__sud_set(pid_t tid, const struct injector_sud *cfg);
 
 /* inject_syscalls.c: called by bpfi_target_commit() / bpfi_target_restore() while every
  * thread is stopped; no-ops for a target without syscall sites. */
@@ -96,6 +129,11 @@ int inject__syscalls_restore(struct bpfi_target *t, struct bpfi_log *log);
 
 /* ptrace.c */
 int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);
+/* A thread we already trace: PTRACE_INTERRUPT alone (borrowed sessions). */
+int injector__interrupt(pid_t tid, struct bpfi_log *log);
+
+/* session.c: does a mapping of @pid start at @addr, with @name in its line of maps? */
+bool injector__maps_has(pid_t pid, uint64_t addr, const char *name);
 int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct bpfi_log *log);
 int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
 			   struct user_regs_struct *regs, struct bpfi_log *log);

@@ -40,12 +40,38 @@ int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log)
 			return err; /* the thread exited between the scan and now */
 		return bpfi_log_err(log, err, "PTRACE_SEIZE of thread %d: %s", tid, strerror(-err));
 	}
+	return injector__interrupt(tid, log);
+}
+
+int injector__interrupt(pid_t tid, struct bpfi_log *log)
+{
+	int err;
+
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		err = -errno;
+		if (err == -ESRCH)
+			return err; /* exited, or (borrowed) not one of ours after all */
 		return bpfi_log_err(log, err, "PTRACE_INTERRUPT of thread %d: %s", tid,
 				    strerror(-err));
 	}
 	return 0;
+}
+
+/*
+ * Has @tid exited? Asked without reaping it (WNOWAIT): in a borrowed session the exit is the
+ * tracer's to collect (it may be the process's real parent, waiting for the exit status).
+ */
+static bool exited(pid_t tid, int *status)
+{
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PID, (id_t)tid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) || si.si_pid != tid)
+		return false;
+	if (si.si_code == CLD_EXITED)
+		*status = (si.si_status & 0xff) << 8;
+	else
+		*status = si.si_status & 0x7f; /* killed or dumped: WIFSIGNALED */
+	return si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
 }
 
 /*
@@ -54,13 +80,16 @@ int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log)
  * reach it), then sleep in short steps: every microsecond here is a microsecond the target's
  * other threads are held.
  */
-static int wait_thread(pid_t tid, int *status, uint64_t deadline)
+static int wait_thread(pid_t tid, int *status, uint64_t deadline, bool leave_exits)
 {
 	struct timespec pause = { 0, 50000 };
 
 	for (unsigned int n = 0;; n++) {
-		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		pid_t r;
 
+		if (leave_exits && exited(tid, status))
+			return 0;
+		r = waitpid(tid, status, __WALL | WNOHANG);
 		if (r == tid)
 			return 0;
 		if (r < 0 && errno != EINTR)
@@ -74,17 +103,26 @@ static int wait_thread(pid_t tid, int *status, uint64_t deadline)
 	}
 }
 
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 /*
  * Waits for the stop that PTRACE_INTERRUPT asked for. A signal that arrives first is held
- * (delivered when we let go) and the thread continued so that the interrupt can land.
+ * (delivered when we let go) and the thread continued so that the interrupt can land. Any
+ * trap clears a pending interrupt, so it is asked for again before continuing. In a
+ * borrowed session the thread may also report an event of its tracer's options first (a
+ * fork, clone or exec): the child's own stop stays for the tracer; an exec replaced the
+ * image we meant to work on, so the process is given up on (-ESRCH).
  */
 int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct bpfi_log *log)
 {
 	uint64_t deadline = now_ns() + (uint64_t)inj->timeout_ms * 1000000ull;
-	int status, err;
+	int status, err, event;
 
 	for (;;) {
-		err = wait_thread(th->tid, &status, deadline);
+		err = wait_thread(th->tid, &status, deadline, inj->borrowed);
 		if (err == -ETIMEDOUT)
 			return bpfi_log_err(log, err, "thread %d did not stop within %u ms",
 					    th->tid, inj->timeout_ms);
@@ -97,15 +135,24 @@ int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct
 		}
 		if (!WIFSTOPPED(status))
 			continue;
-		if ((status >> 16) == PTRACE_EVENT_STOP) {
+		event = status >> 16;
+		if (event == PTRACE_EVENT_STOP) {
 			/* Interrupt stop (SIGTRAP) or a group-stop: either way it is held. */
 			th->stopped = true;
+			th->group_stop = is_stop_signal(WSTOPSIG(status));
 			return 0;
 		}
+		if (event == PTRACE_EVENT_EXEC) {
+			/* Stopped all the same; given back (continued) with the others. */
+			th->stopped = true;
+			return bpfi_log_err(log, -ESRCH, "process %d replaced its image (exec)",
+					    inj->pid);
+		}
 		/* A signal-delivery-stop: keep the signal for later, let the interrupt land. */
-		if (!th->pending_sig)
+		if (!event && !th->pending_sig)
 			th->pending_sig = WSTOPSIG(status);
-		if (ptrace(PTRACE_CONT, th->tid, 0, 0) < 0)
+		if (ptrace(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 ||
+		    ptrace(PTRACE_CONT, th->tid, 0, 0) < 0)
 			return -errno;
 	}
 }
@@ -130,7 +177,7 @@ int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
 		if (ptrace(PTRACE_SYSCALL, th->tid, 0, 0) < 0)
 			return bpfi_log_err(log, -errno, "PTRACE_SYSCALL of thread %d: %s", th->tid,
 					    strerror(errno));
-		err = wait_thread(th->tid, &status, deadline);
+		err = wait_thread(th->tid, &status, deadline, inj->borrowed);
 		if (err)
 			return bpfi_log_err(log, err, "remote system call in thread %d: %s",
 					    th->tid, strerror(-err));
@@ -177,6 +224,22 @@ void injector__restart_fixup(struct user_regs_struct *regs)
 	regs->orig_rax = (unsigned long long)-1;
 }
 
+/*
+ * A borrowed thread goes back to its tracer's care, still traced: continued, or left in its
+ * group-stop with PTRACE_LISTEN (so that SIGCONT still wakes it). A group-stopped thread we
+ * ran code on is no longer in that stop: it is interrupted on its way out, and, the process
+ * being stopped, reports the group-stop to the tracer again.
+ */
+static void give_back(struct inj_thread *th)
+{
+	if (th->group_stop && !th->dirty && !th->pending_sig &&
+	    !ptrace(PTRACE_LISTEN, th->tid, 0, 0))
+		return;
+	if (th->group_stop)
+		ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
+	ptrace(PTRACE_CONT, th->tid, 0, (void *)(long)th->pending_sig);
+}
+
 /* Gives a thread back: its registers as found (restarting an interrupted call), its signal. */
 void injector__release(struct bpfi_injector *inj, struct inj_thread *th)
 {
@@ -193,7 +256,7 @@ void injector__release(struct bpfi_injector *inj, struct inj_thread *th)
 		unsigned int saved_timeout = inj->timeout_ms;
 
 		inj->timeout_ms = 200;
-		if (injector__wait_stop(inj, th, NULL)) {
+		if (injector__wait_stop(inj, th, NULL) && !th->stopped) {
 			inj->timeout_ms = saved_timeout;
 			return;
 		}
@@ -207,6 +270,9 @@ void injector__release(struct bpfi_injector *inj, struct inj_thread *th)
 		injector__restart_fixup(&regs);
 		ptrace(PTRACE_SETREGS, th->tid, 0, &regs);
 	}
-	ptrace(PTRACE_DETACH, th->tid, 0, (void *)(long)th->pending_sig);
+	if (inj->borrowed)
+		give_back(th);
+	else
+		ptrace(PTRACE_DETACH, th->tid, 0, (void *)(long)th->pending_sig);
 	th->stopped = false;
 }

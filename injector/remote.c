@@ -126,6 +126,8 @@ int bpfi_injector_syscall(struct bpfi_injector *inj, long nr, const long *args, 
 	struct inj_thread *th = call_thread(inj);
 	struct user_regs_struct regs;
 	unsigned long long *argregs[6];
+	struct injector_sud sud;
+	bool suspended = false;
 	int err;
 
 	if (!th)
@@ -165,7 +167,13 @@ int bpfi_injector_syscall(struct bpfi_injector *inj, long nr, const long *args, 
 			regs.rip =
 				inj->gadget; /* no room on its stack: the pad still runs the call */
 	}
+	/* A thread under Syscall User Dispatch (our catch-all, or the target's own) would get
+	 * SIGSYS for a call from the vDSO: dispatch is off for the call and back after. */
+	if (!injector__sud_get(th->tid, &sud) && sud.mode)
+		suspended = !injector__sud_set(th->tid, &(struct injector_sud){ 0 });
 	err = injector__step_syscall(inj, th, &regs, log);
+	if (suspended)
+		injector__sud_set(th->tid, &sud);
 	if (err)
 		return err;
 	*ret = (long)regs.rax;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,12 @@ static int add_thread(struct bpfi_injector *inj, pid_t tid)
 	return 0;
 }
 
+/* Takes hold of one thread: seized, or (borrowed) already ours and just interrupted. */
+static int grab(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log)
+{
+	return inj->borrowed ? injector__interrupt(tid, log) : injector__seize(inj, tid, log);
+}
+
 /* Explains an EPERM from PTRACE_SEIZE: another tracer, or no right to trace at all. */
 static int explain_eperm(pid_t pid, struct bpfi_log *log)
 {
@@ -73,7 +80,7 @@ static int seize_all(struct bpfi_injector *inj, struct bpfi_log *log)
 		for (unsigned int i = 0; i < n && !err; i++) {
 			if (find_thread(inj, tids[i]))
 				continue;
-			err = injector__seize(inj, tids[i], log);
+			err = grab(inj, tids[i], log);
 			if (err == -ESRCH) { /* exited meanwhile: nothing to hold */
 				err = 0;
 				continue;
@@ -103,7 +110,7 @@ static int seize_one(struct bpfi_injector *inj, struct bpfi_log *log)
 	int err;
 
 	if (injector__proc_state(inj->pid) != 'Z') {
-		err = injector__seize(inj, inj->pid, log);
+		err = grab(inj, inj->pid, log);
 		if (!err)
 			return add_thread(inj, inj->pid);
 		if (err == -EPERM)
@@ -117,7 +124,7 @@ static int seize_one(struct bpfi_injector *inj, struct bpfi_log *log)
 	err = -ESRCH;
 	for (unsigned int i = 0; i < n && err == -ESRCH; i++) {
 		if (tids[i] != inj->pid)
-			err = injector__seize(inj, tids[i], log);
+			err = grab(inj, tids[i], log);
 		if (!err)
 			err = add_thread(inj, tids[i]);
 	}
@@ -178,6 +185,8 @@ int bpfi_injector_attach(pid_t pid, const struct bpfi_injector_opts *opts,
 	inj->pid = pid;
 	inj->mem_fd = -1;
 	inj->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	inj->borrowed =
+		opts && opts->sz > offsetof(struct bpfi_injector_opts, borrow) && opts->borrow;
 	if (opts && opts->one_thread)
 		err = seize_one(inj, log);
 	else
@@ -217,6 +226,21 @@ void bpfi_injector_detach(struct bpfi_injector *inj)
 		close(inj->mem_fd);
 	free(inj->threads);
 	free(inj);
+}
+
+bool injector__maps_has(pid_t pid, uint64_t addr, const char *name)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strtoull(line, NULL, 16) == addr && strstr(line, name);
+	if (f)
+		fclose(f);
+	return found;
 }
 
 pid_t bpfi_injector_pid(const struct bpfi_injector *inj)

@@ -4,6 +4,8 @@
  * probes are in place before any of its own code runs. The child stops itself before exec;
  * we seize it, let it exec, then run it to a one-shot breakpoint on main (or, for binaries
  * without a symbol table, to __libc_start_main in libc, whose first argument is main).
+ * A followed command (bpfi_tree_*) stays traced, with every process of its tree: each exec
+ * is caught and the process held at its new main the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,46 +15,87 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "injector_internal.h"
 
+/* A tree: fork, vfork and clone children are traced too; exec is reported. No EXITKILL:
+ * should bpfinject die, the command runs on. */
+#define TREE_OPTIONS                                                                             \
+	(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | \
+	 PTRACE_O_TRACECLONE)
+/* How long bpfi_tree_detach() waits for the tasks to stop so that they can be let go. */
+#define DETACH_TIMEOUT_MS 2000
+/* Exec after exec before reaching main (a loader that re-executes itself): gives up after. */
+#define MAX_REEXECS 8
+
+struct bpfi_tree {
+	pid_t root;
+	bool root_exited;
+	int root_status;
+	pid_t *tids; /* every task we know we trace */
+	unsigned int nr_tids;
+	unsigned int cap_tids;
+};
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * The next stop of @pid, consumed. Its exit is not: that belongs to whoever collects the
+ * tree's exits (the command's real parent must get the status). -ESRCH when it has exited.
+ */
 static int wait_stop(pid_t pid, int *status)
 {
 	for (;;) {
-		if (waitpid(pid, status, __WALL) == pid)
-			return 0;
-		if (errno != EINTR)
+		siginfo_t si = { 0 };
+
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WNOWAIT | __WALL)) {
+			if (errno == EINTR)
+				continue;
 			return -errno;
+		}
+		if (si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED)
+			return -ESRCH;
+		if (waitpid(pid, status, __WALL | WNOHANG) == pid)
+			return 0;
 	}
 }
 
 /* Runs the child until an exec event, forwarding whatever else stops it. */
 static int run_to_exec(pid_t pid, struct bpfi_log *log)
 {
-	int status, sig;
+	int status, sig, event;
 
 	for (;;) {
 		if (wait_stop(pid, &status))
-			return bpfi_log_err(log, -ECHILD, "lost the child %d", pid);
-		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return bpfi_log_err(log, -ESRCH, "the command exited before it started");
-		if ((status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+		event = status >> 16;
+		if (event == PTRACE_EVENT_EXEC)
 			return 0;
 		sig = WSTOPSIG(status);
-		/* Group-stop (the child's own SIGSTOP) and SIGCONT: just let it go on. */
-		if ((status >> 16) == PTRACE_EVENT_STOP || sig == SIGSTOP || sig == SIGCONT)
+		/* Group-stop (the child's own SIGSTOP), SIGCONT and events: just let it go on. */
+		if (event || sig == SIGSTOP || sig == SIGCONT || sig == (SIGTRAP | 0x80))
 			sig = 0;
 		ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig);
 	}
 }
 
-/* Plants int3 at @addr, runs there, and puts the byte back with rip = @addr. */
+/*
+ * Plants int3 at @addr, runs there, and puts the byte back with rip = @addr. Signals on the
+ * way are delivered, except stopping ones: those are kept for when the process is let go (it
+ * then stops, with its probes in place). A fork or clone child's first stop is the tree's.
+ * -EAGAIN: the process exec'd again before reaching @addr (it is in that exec's stop).
+ */
 static int run_to(struct bpfi_injector *inj, uint64_t addr, struct user_regs_struct *regs,
 		  struct bpfi_log *log)
 {
+	struct inj_thread *th = &inj->threads[0];
 	uint8_t orig, trap = 0xcc;
-	int status, err, sig;
+	int status, err, sig, event;
 
 	err = bpfi_injector_read(inj, addr, &orig, 1, log);
 	if (!err)
@@ -62,14 +105,25 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, struct user_regs_str
 	ptrace(PTRACE_CONT, inj->pid, 0, 0);
 	for (;;) {
 		if (wait_stop(inj->pid, &status))
-			return bpfi_log_err(log, -ECHILD, "lost the child %d", inj->pid);
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return bpfi_log_err(log, -ESRCH, "the command exited before reaching main");
+			return bpfi_log_err(log, -ESRCH, "process %d exited before reaching main",
+					    inj->pid);
+		event = status >> 16;
 		sig = WSTOPSIG(status);
-		if (sig == SIGTRAP && !ptrace(PTRACE_GETREGS, inj->pid, 0, regs) &&
+		if (event == PTRACE_EVENT_EXEC)
+			return -EAGAIN;
+		if (!event && sig == SIGTRAP && !ptrace(PTRACE_GETREGS, inj->pid, 0, regs) &&
 		    regs->rip == addr + 1)
 			break;
-		ptrace(PTRACE_CONT, inj->pid, 0, (void *)(long)(sig == SIGTRAP ? 0 : sig));
+		if (event || sig == SIGTRAP || sig == (SIGTRAP | 0x80)) {
+			if (event == PTRACE_EVENT_STOP && is_stop_signal(sig) && !th->pending_sig)
+				th->pending_sig = sig;
+			sig = 0;
+		} else if (is_stop_signal(sig)) {
+			if (!th->pending_sig)
+				th->pending_sig = sig;
+			sig = 0;
+		}
+		ptrace(PTRACE_CONT, inj->pid, 0, (void *)(long)sig);
 	}
 	regs->rip = addr;
 	if (ptrace(PTRACE_SETREGS, inj->pid, 0, regs))
@@ -136,12 +190,68 @@ static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, struct bpfi_
 	return 0;
 }
 
-int bpfi_injector_spawn(char *const argv[], struct bpfi_injector **ret_inj, struct bpfi_log *log)
+/* A session on @pid, which we trace and which is stopped in its exec event. */
+static int new_session(pid_t pid, bool borrowed, struct bpfi_injector **ret_inj)
+{
+	struct bpfi_injector *inj = calloc(1, sizeof(*inj));
+
+	if (inj)
+		inj->threads = calloc(1, sizeof(*inj->threads));
+	if (!inj || !inj->threads) {
+		free(inj);
+		return -ENOMEM;
+	}
+	inj->pid = pid;
+	inj->mem_fd = -1;
+	inj->timeout_ms = 2000;
+	inj->borrowed = borrowed;
+	inj->nr_threads = inj->cap_threads = 1;
+	inj->threads[0].tid = pid;
+	inj->threads[0].stopped = true;
+	*ret_inj = inj;
+	return 0;
+}
+
+static void free_session(struct bpfi_injector *inj)
+{
+	if (!inj)
+		return;
+	if (inj->mem_fd >= 0)
+		close(inj->mem_fd);
+	free(inj->threads);
+	free(inj);
+}
+
+/* From the exec stop to the first instruction of main, with the memory open. */
+static int hold_at_main(struct bpfi_injector *inj, struct bpfi_log *log)
 {
 	struct user_regs_struct regs;
-	struct bpfi_injector *inj;
 	uint64_t main_addr = 0;
 	char path[64];
+	int err;
+
+	for (int n = 0; n < MAX_REEXECS; n++) {
+		if (inj->mem_fd >= 0)
+			close(inj->mem_fd);
+		snprintf(path, sizeof(path), "/proc/%d/mem", inj->pid);
+		inj->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (inj->mem_fd < 0)
+			return bpfi_log_err(log, -errno, "%s: %s", path, strerror(errno));
+		err = find_main(inj, &main_addr, log);
+		if (!err)
+			err = run_to(inj, main_addr, &regs, log);
+		if (err != -EAGAIN) {
+			if (!err)
+				inj->threads[0].saved = regs;
+			return err;
+		}
+	}
+	return bpfi_log_err(log, -ELOOP, "process %d keeps exec'ing before its main", inj->pid);
+}
+
+/* Forks the command, stopped before its exec, and seizes it with @options. */
+static int start(char *const argv[], long options, pid_t *ret_pid, struct bpfi_log *log)
+{
 	int status, err;
 	pid_t pid;
 
@@ -156,51 +266,311 @@ int bpfi_injector_spawn(char *const argv[], struct bpfi_injector **ret_inj, stru
 	}
 	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
 		return bpfi_log_err(log, -ECHILD, "the child %d did not start", pid);
-	if (ptrace(PTRACE_SEIZE, pid, 0,
-		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD))) {
+	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)options)) {
 		err = -errno;
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return bpfi_log_err(log, err, "PTRACE_SEIZE of the child: %s", strerror(-err));
 	}
 	kill(pid, SIGCONT);
-	inj = calloc(1, sizeof(*inj));
-	if (inj)
-		inj->threads = calloc(1, sizeof(*inj->threads));
-	if (!inj || !inj->threads) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	inj->pid = pid;
-	inj->mem_fd = -1;
-	inj->timeout_ms = 2000;
-	inj->nr_threads = inj->cap_threads = 1;
-	inj->threads[0].tid = pid;
-	inj->threads[0].stopped = true;
-	err = run_to_exec(pid, log);
-	if (!err) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-		inj->mem_fd = open(path, O_RDWR | O_CLOEXEC);
-		if (inj->mem_fd < 0)
-			err = bpfi_log_err(log, -errno, "%s: %s", path, strerror(errno));
-	}
-	if (!err)
-		err = find_main(inj, &main_addr, log);
-	if (!err)
-		err = run_to(inj, main_addr, &regs, log);
+	*ret_pid = pid;
+	return 0;
+}
+
+static int spawn_held(char *const argv[], bool tree, struct bpfi_injector **ret_inj,
+		      struct bpfi_log *log)
+{
+	long options = tree ? TREE_OPTIONS : PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD;
+	struct bpfi_injector *inj = NULL;
+	pid_t pid = 0;
+	int err;
+
+	err = start(argv, options, &pid, log);
 	if (err)
-		goto fail;
-	inj->threads[0].saved = regs;
+		return err;
+	err = new_session(pid, tree, &inj);
+	if (!err)
+		err = run_to_exec(pid, log);
+	if (!err)
+		err = hold_at_main(inj, log);
+	if (err) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+		free_session(inj);
+		return err;
+	}
 	*ret_inj = inj;
 	return 0;
-fail:
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, __WALL);
-	if (inj) {
-		if (inj->mem_fd >= 0)
-			close(inj->mem_fd);
-		free(inj->threads);
+}
+
+int bpfi_injector_spawn(char *const argv[], struct bpfi_injector **ret_inj, struct bpfi_log *log)
+{
+	return spawn_held(argv, false, ret_inj, log);
+}
+
+/* ---- the followed tree ---- */
+
+static bool tree_has(const struct bpfi_tree *tree, pid_t tid)
+{
+	for (unsigned int i = 0; i < tree->nr_tids; i++) {
+		if (tree->tids[i] == tid)
+			return true;
 	}
-	free(inj);
-	return err;
+	return false;
+}
+
+static int tree_add(struct bpfi_tree *tree, pid_t tid)
+{
+	if (tid <= 0 || tree_has(tree, tid))
+		return 0;
+	if (tree->nr_tids == tree->cap_tids) {
+		unsigned int cap = tree->cap_tids ? tree->cap_tids * 2 : 16;
+		pid_t *grown = realloc(tree->tids, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		tree->tids = grown;
+		tree->cap_tids = cap;
+	}
+	tree->tids[tree->nr_tids++] = tid;
+	return 0;
+}
+
+static void tree_remove(struct bpfi_tree *tree, pid_t tid)
+{
+	for (unsigned int i = 0; i < tree->nr_tids; i++) {
+		if (tree->tids[i] == tid) {
+			tree->tids[i] = tree->tids[--tree->nr_tids];
+			return;
+		}
+	}
+}
+
+int bpfi_tree_spawn(char *const argv[], struct bpfi_tree **ret_tree, struct bpfi_injector **ret_inj,
+		    struct bpfi_log *log)
+{
+	struct bpfi_tree *tree = calloc(1, sizeof(*tree));
+	struct bpfi_injector *inj;
+	int err;
+
+	if (!tree)
+		return -ENOMEM;
+	err = spawn_held(argv, true, &inj, log);
+	if (!err) {
+		tree->root = inj->pid;
+		err = tree_add(tree, tree->root);
+		if (err) {
+			kill(inj->pid, SIGKILL);
+			waitpid(inj->pid, NULL, __WALL);
+			free_session(inj);
+		}
+	}
+	if (err) {
+		free(tree);
+		return err;
+	}
+	*ret_tree = tree;
+	*ret_inj = inj;
+	return 0;
+}
+
+bool bpfi_tree_traces(const struct bpfi_tree *tree, pid_t tid)
+{
+	return tree_has(tree, tid);
+}
+
+pid_t bpfi_tree_root(const struct bpfi_tree *tree)
+{
+	return tree->root;
+}
+
+bool bpfi_tree_root_exited(const struct bpfi_tree *tree, int *ret_status)
+{
+	if (tree->root_exited && ret_status)
+		*ret_status = tree->root_status;
+	return tree->root_exited;
+}
+
+/* A process of the tree exec'd (@pid, in its exec stop): held at its main for @on_exec. */
+static void on_exec_stop(struct bpfi_tree *tree, pid_t pid, bpfi_tree_exec_fn on_exec, void *cookie)
+{
+	char buf[512] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_injector *inj = NULL;
+	unsigned long former = 0;
+	int err;
+
+	/* A thread other than the leader exec'd: it took the leader's tid, its own is gone. */
+	if (!ptrace(PTRACE_GETEVENTMSG, pid, 0, &former) && (pid_t)former != pid)
+		tree_remove(tree, (pid_t)former);
+	err = new_session(pid, true, &inj);
+	if (!err)
+		err = hold_at_main(inj, &log);
+	if (!err) {
+		on_exec(pid, inj, NULL, cookie);
+		return;
+	}
+	if (inj)
+		bpfi_injector_detach(inj); /* borrowed: continued, still traced */
+	else
+		ptrace(PTRACE_CONT, pid, 0, 0);
+	buf[strcspn(buf, "\n")] = '\0';
+	on_exec(pid, NULL, buf[0] ? buf : strerror(-err), cookie);
+}
+
+/* One report of waitpid, made transparent (or, for an exec, acted upon). */
+static void handle(struct bpfi_tree *tree, pid_t tid, int status, bpfi_tree_exec_fn on_exec,
+		   void *cookie)
+{
+	unsigned long child;
+	int event = status >> 16, sig;
+
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		tree_remove(tree, tid);
+		if (tid == tree->root) {
+			tree->root_exited = true;
+			tree->root_status = status;
+		}
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	tree_add(tree, tid); /* a new task's first stop may come before its parent's event */
+	sig = WSTOPSIG(status);
+	switch (event) {
+	case PTRACE_EVENT_EXEC:
+		on_exec_stop(tree, tid, on_exec, cookie);
+		return;
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		if (!ptrace(PTRACE_GETEVENTMSG, tid, 0, &child))
+			tree_add(tree, (pid_t)child);
+		sig = 0;
+		break;
+	case PTRACE_EVENT_STOP:
+		/* A group-stop stays one: LISTEN lets SIGCONT end it. Else a new task's first
+		 * stop, or the end of a group-stop. */
+		if (is_stop_signal(sig) && !ptrace(PTRACE_LISTEN, tid, 0, 0))
+			return;
+		sig = 0;
+		break;
+	case 0:
+		if (sig == (SIGTRAP | 0x80))
+			sig = 0; /* no syscall stops are asked for; never deliver one */
+		break; /* a signal-delivery-stop: delivered */
+	default:
+		sig = 0;
+		break;
+	}
+	ptrace(PTRACE_CONT, tid, 0, (void *)(long)sig);
+}
+
+int bpfi_tree_poll(struct bpfi_tree *tree, bpfi_tree_exec_fn on_exec, void *cookie)
+{
+	int status, n = 0;
+	pid_t tid;
+
+	for (;;) {
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid <= 0)
+			return n;
+		handle(tree, tid, status, on_exec, cookie);
+		n++;
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Every task of every process we know of: threads a borrowed session saw first included. */
+static void tree_add_threads(struct bpfi_tree *tree)
+{
+	unsigned int n = tree->nr_tids;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int nr;
+		pid_t *tids;
+
+		if (injector__list_tasks(tree->tids[i], &tids, &nr))
+			continue;
+		for (unsigned int j = 0; j < nr; j++)
+			tree_add(tree, tids[j]);
+		free(tids);
+	}
+}
+
+/*
+ * A task in a ptrace-stop is let go: with the signal of a signal-delivery-stop, so that it
+ * is not lost; a group-stopped one stays stopped (the kernel re-arms the stop at detach).
+ * A fork or clone child is interrupted in turn.
+ */
+static void detach_stopped(struct bpfi_tree *tree, pid_t tid, int status)
+{
+	int event = status >> 16, sig = WSTOPSIG(status);
+	unsigned long child;
+
+	if ((event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+	     event == PTRACE_EVENT_CLONE) &&
+	    !ptrace(PTRACE_GETEVENTMSG, tid, 0, &child) && !tree_has(tree, (pid_t)child) &&
+	    !tree_add(tree, (pid_t)child))
+		ptrace(PTRACE_INTERRUPT, (pid_t)child, 0, 0);
+	if (event || sig == (SIGTRAP | 0x80))
+		sig = 0;
+	ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig);
+	tree_remove(tree, tid);
+}
+
+int bpfi_tree_detach(struct bpfi_tree *tree)
+{
+	struct timespec pause = { 0, 100000 };
+	uint64_t deadline = now_ms() + DETACH_TIMEOUT_MS;
+	int status;
+	pid_t tid;
+
+	if (!tree)
+		return -1;
+	tree_add_threads(tree);
+	for (unsigned int i = 0; i < tree->nr_tids;) {
+		if (ptrace(PTRACE_INTERRUPT, tree->tids[i], 0, 0) && errno == ESRCH)
+			tree_remove(tree, tree->tids[i]); /* gone, or not ours */
+		else
+			i++;
+	}
+	while (tree->nr_tids && now_ms() < deadline) {
+		tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid < 0)
+			break;
+		if (!tid) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			tree_remove(tree, tid);
+			if (tid == tree->root) {
+				tree->root_exited = true;
+				tree->root_status = status;
+			}
+		} else if (WIFSTOPPED(status)) {
+			detach_stopped(tree, tid, status);
+		}
+	}
+	status = tree->root_exited ? tree->root_status : -1;
+	free(tree->tids);
+	free(tree);
+	return status;
+}
+
+void bpfi_target_set_traced(struct bpfi_target *t, bool traced)
+{
+	t->traced = traced;
 }

@@ -129,6 +129,28 @@ static void jump_to(struct tbuf *b, uint64_t here, uint64_t target)
 }
 
 /*
+ * The `syscall` itself: in place, or with the catch-all on, by a gadget in the range Syscall
+ * User Dispatch lets through (catch_all.c), reached and left with indirect jumps that touch
+ * neither the stack nor a register.
+ */
+static void emit_syscall(struct tbuf *b, const struct bpfi_sctramp_opts *o)
+{
+	uint64_t gadget = 0;
+
+	if (!o->via_gadgets) {
+		put(b, "\x0f\x05", 2);
+		return;
+	}
+	if (o->gadget) {
+		gadget = o->gadget(o->gadget_ctx, o->tramp_addr + b->len + 14);
+		if (!gadget && !b->err)
+			b->err = -ENOSPC;
+	}
+	put(b, "\xff\x25\0\0\0\0", 6); /* jmp [rip + 0] */
+	put(b, &gadget, 8);
+}
+
+/*
  * After the `syscall` (or an override): %rsp is lowered by LOWER, the record's number is in
  * place, %rax is the result. The sys_exit record, exit(), then back to the site.
  */
@@ -150,11 +172,12 @@ static void emit_exit(struct tbuf *b, const struct bpfi_sctramp_opts *o)
  * The `syscall` at the original %rsp (nothing of ours is kept across it), then back below the
  * red zone with the number @nr put in the record. Falls through, or jumps to @exit_at (>= 0).
  */
-static void emit_orig_sp_syscall(struct tbuf *b, int32_t nr, ssize_t exit_at)
+static void emit_orig_sp_syscall(struct tbuf *b, const struct bpfi_sctramp_opts *o, int32_t nr,
+				 ssize_t exit_at)
 {
 	restore_all(b);
 	move_sp(b, LOWER);
-	put(b, "\x0f\x05", 2);
+	emit_syscall(b, o);
 	move_sp(b, -LOWER);
 	mov_rsp_imm(b, F_REC + 8, nr);
 	if (exit_at >= 0) {
@@ -261,7 +284,7 @@ int bpfi_sctramp_build(const struct bpfi_sctramp_opts *o, uint8_t *out, size_t s
 	put(&b, "\x48\x85\xc0", 3); /* test rax, rax */
 	to_override = jump_fwd(&b, "\x0f\x85", 2); /* jnz */
 	if (o->site->nr >= 0) {
-		emit_orig_sp_syscall(&b, o->site->nr, -1);
+		emit_orig_sp_syscall(&b, o, o->site->nr, -1);
 		exit_at = b.len;
 		emit_exit(&b, o);
 	} else {
@@ -273,12 +296,12 @@ int bpfi_sctramp_build(const struct bpfi_sctramp_opts *o, uint8_t *out, size_t s
 		}
 		/* %rsp stays below our frame: the record (and its number) survive the call. */
 		restore_all(&b);
-		put(&b, "\x0f\x05", 2);
+		emit_syscall(&b, o);
 		exit_at = b.len;
 		emit_exit(&b, o);
 		for (size_t i = 0; i < nr_special; i++) {
 			fix(&b, to_special[i]);
-			emit_orig_sp_syscall(&b, orig_sp_nrs[i], (ssize_t)exit_at);
+			emit_orig_sp_syscall(&b, o, orig_sp_nrs[i], (ssize_t)exit_at);
 		}
 	}
 	/* override: no syscall; the result is what the dispatcher wrote, the number is in place. */
@@ -289,6 +312,9 @@ int bpfi_sctramp_build(const struct bpfi_sctramp_opts *o, uint8_t *out, size_t s
 	if (!b.err)
 		memcpy(out + to_exit,
 		       &(int32_t){ (int32_t)((int64_t)exit_at - (int64_t)(to_exit + 4)) }, 4);
+	if (b.err == -ENOSPC)
+		return bpfi_log_err(log, b.err, "syscall site 0x%llx: no catch-all gadget left",
+				    (unsigned long long)o->site->addr);
 	if (b.err)
 		return bpfi_log_err(log, b.err,
 				    "syscall trampoline for 0x%llx does not fit in %zu bytes",

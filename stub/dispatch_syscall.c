@@ -13,6 +13,7 @@
 #include <bpfinject/sys.h>
 #include <bpfinject/target.h>
 
+#include "catchall.h"
 #include "dispatch.h"
 #include "thread_state.h"
 
@@ -83,11 +84,7 @@ __attribute__((noinline)) static uint64_t enter_run(struct bpfi_sc_enter_ctx *re
 	return rec->kind == BPFI_SC_CTX_OVERRIDDEN;
 }
 
-/*
- * Returns non-zero when a program called bpf_override_return: the trampoline then skips the
- * syscall and returns rec->override_ret. rec->nr is never changed (the exit record reuses it).
- */
-uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
+uint64_t stub_syscall_events_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
 {
 	const struct bpfi_sc_event *ev = event_of(t->sc.enter, rec->nr);
 	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_enter);
@@ -95,6 +92,28 @@ uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hd
 	if (!n && !nraw)
 		return 0;
 	return enter_run(rec, t, ev, n, nraw);
+}
+
+static inline int catch_all_on(const struct bpfi_target_hdr *t)
+{
+	return atomic_load_explicit((_Atomic uint32_t *)&t->sc.catch_all.on,
+				    memory_order_relaxed) != 0;
+}
+
+/*
+ * Returns non-zero when a program called bpf_override_return: the trampoline then skips the
+ * syscall and returns rec->override_ret. rec->nr is never changed (the exit record reuses it).
+ * With the catch-all on, a mask that would block SIGSYS is applied without it (catchall.h).
+ */
+uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
+{
+	uint64_t r = stub_syscall_events_enter(rec, t);
+
+	if (!r && __builtin_expect(catch_all_on(t), 0) &&
+	    (rec->nr == STUB_NR_rt_sigaction || rec->nr == STUB_NR_rt_sigprocmask) &&
+	    stub_catchall_sanitize(rec->nr, rec->args, &rec->override_ret))
+		r = 1;
+	return r;
 }
 
 /*
@@ -128,11 +147,35 @@ __attribute__((noinline)) static void exit_run(const struct bpfi_sc_exit_ctx *re
 	ts->depth--;
 }
 
-void stub_syscall_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hdr *t)
+void stub_syscall_events_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hdr *t)
 {
 	const struct bpfi_sc_event *ev = event_of(t->sc.exit, rec->nr);
 	uint32_t n = nr_progs(ev), nraw = nr_progs(&t->sc.raw_exit);
 
 	if (n || nraw)
 		exit_run(rec, t, ev, n, nraw);
+}
+
+void stub_syscall_forget_ids(const struct bpfi_target_hdr *t)
+{
+	struct bpfi_thread_state *ts = stub_thread_state(t);
+
+	if (ts)
+		ts->tid = ts->tgid = 0;
+}
+
+/*
+ * After clone/fork/vfork. The child of vfork (or of clone with CLONE_VM and no new TLS) has
+ * the parent's thread pointer, so its per-thread slot and the ids cached there: both sides
+ * forget them and ask the kernel again (the parent waits while such a child runs). With the
+ * catch-all on, the child arms itself before anything else.
+ */
+void stub_syscall_exit(const struct bpfi_sc_exit_ctx *rec, struct bpfi_target_hdr *t)
+{
+	if (__builtin_expect(stub_is_fork(rec->nr), 0)) {
+		if (rec->ret == 0)
+			stub_catchall_arm(t);
+		stub_syscall_forget_ids(t);
+	}
+	stub_syscall_events_exit(rec, t);
 }

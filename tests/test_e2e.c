@@ -350,6 +350,51 @@ START_TEST(fault_command_fails_the_fourth_write)
 }
 END_TEST
 
+/*
+ * `bpfinject fault -- ./test.sh`, as CI runs it: the faults reach the programs the script
+ * starts. Three dd runs of two 1 KiB writes each, faults after the third write: the first
+ * file is whole, the second has one block, the third none; the count is across all of them.
+ */
+START_TEST(fault_command_reaches_the_scripts_children)
+{
+	char dir[] = "/tmp/bpfi-faultsh-XXXXXX", script[512], path[600], *out, *err;
+	char *argv[] = { bpfinject, "fault", "--syscall", "write", "--errno", "EIO", "--after",
+			 "3",	    "--",    "/bin/sh",	  "-c",	   script,    NULL };
+	static const long want[] = { 2048, 1024, 0 };
+	long injected = 0, calls = 0;
+	const char *at;
+	struct stat st;
+	struct proc b;
+	int rc;
+
+	paths();
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(script, sizeof(script),
+		 "for i in 0 1 2; do dd if=/dev/zero of=%s/$i bs=1k count=2 status=none; done; "
+		 "exit 0",
+		 dir);
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%d", dir, i);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_msg(st.st_size == want[i], "%s: %lld bytes", path, (long long)st.st_size);
+		unlink(path);
+	}
+	rmdir(dir);
+	/* dd's complaints are writes too, and fail: exactly three calls went through */
+	at = strstr(err, "bpfinject: injected ");
+	ck_assert_msg(at &&
+			      sscanf(at, "bpfinject: injected %ld fault%*s into %ld", &injected,
+				     &calls) == 2 &&
+			      calls - injected == 3,
+		      "stderr: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
 /* A target killed while attached: noticed, reported in one line, and bpfinject ends cleanly
  * with the maps printed. */
 START_TEST(target_killed_while_attached)
@@ -410,6 +455,134 @@ START_TEST(command_followed_through_exec)
 	ck_assert_msg(strstr(err, "(after exec)") && pid > 0, "stderr: %s", err);
 	kill(pid, SIGKILL); /* left running when --duration ended, as a -p target would be */
 	ck_assert_int_gt(counter(out, 0), 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * -- CMD follows every exec'd descendant exactly, from its main: 20 children that each call
+ * the probed function 50 times and exit within a few milliseconds are all counted, with no
+ * call missed (looking for new processes from time to time finds none of them).
+ */
+START_TEST(short_lived_exec_children_counted_exactly)
+{
+	char target[600], script[800], spec[700], *out, *err;
+	char *argv[] = {
+		bpfinject, obj, "-a", spec, "--json", "--", "/bin/sh", "-c", script, NULL
+	};
+	struct proc b;
+	int rc;
+
+	paths();
+	snprintf(target, sizeof(target), "%s/target_early", fixtures);
+	snprintf(spec, sizeof(spec), "count_entry=%s:fixture_work", target);
+	snprintf(script, sizeof(script),
+		 "i=0; while [ $i -lt 20 ]; do %s 50 || exit 1; i=$((i + 1)); done; exit 5",
+		 target);
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc == 5, "exit %d; stderr: %s", rc, err);
+	ck_assert_int_eq(counter(out, 0), 20 * 50);
+	ck_assert_int_eq(counter(out, 1), 20 * (49 * 50 / 2));
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * Signals in a followed command's children behave as without bpfinject: a handled SIGUSR1
+ * runs its handler, a child killed by SIGTERM is seen so by its shell, one stopped with
+ * SIGSTOP stays stopped until SIGCONT; and the command's exit status comes back. Every
+ * call of the probed function, in the handler too, is counted.
+ */
+START_TEST(signals_in_followed_children_as_without)
+{
+	char target[600], flag[] = "/tmp/bpfi-spin-XXXXXX", script[1600], spec[700];
+	char *out, *err, *plain_out, *plain_err;
+	char *argv[] = {
+		bpfinject, obj, "-a", spec, "--json", "--", "/bin/sh", "-c", script, NULL
+	};
+	char *plain[] = { "/bin/sh", "-c", script, NULL };
+	struct proc b;
+	int fd, rc, plain_rc;
+
+	paths();
+	snprintf(target, sizeof(target), "%s/target_signals", fixtures);
+	snprintf(spec, sizeof(spec), "count_entry=%s:fixture_work", target);
+	fd = mkstemp(flag);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(script, sizeof(script),
+		 "T=%s; F=%s; rm -f $F; $T usr1 10; echo usr1=$?; $T term 10; echo term=$?; "
+		 "$T spin 10 $F & p=$!; while [ ! -e $F ]; do sleep 0.02; done; "
+		 "kill -STOP $p; sleep 0.5; kill -CONT $p; wait $p; echo spin=$?; rm -f $F; exit 7",
+		 target, flag);
+	spawn(&b, plain);
+	plain_rc = finish(&b, &plain_out, &plain_err);
+	ck_assert_msg(plain_rc == 7 && strstr(plain_out, "usr1=0\nterm=143\nspin=0\n"),
+		      "without bpfinject: exit %d: %s", plain_rc, plain_out);
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc == plain_rc, "exit %d; stderr: %s", rc, err);
+	/* bpfinject's own output shares the pipe: each line on its own. */
+	ck_assert_msg(strstr(out, "usr1=0\n") && strstr(out, "term=143\n") &&
+			      strstr(out, "spin=0\n"),
+		      "stdout: %s\nstderr: %s", out, err);
+	/* 10 calls in each child, and 10 more in the SIGUSR1 handler. */
+	ck_assert_int_eq(counter(out, 0), 4 * 10);
+	free(out);
+	free(err);
+	free(plain_out);
+	free(plain_err);
+}
+END_TEST
+
+/* TracerPid of @pid, or -1 when it is gone (or a zombie: no longer running). */
+static int tracer_of(pid_t pid)
+{
+	char path[64], line[256];
+	int tracer = -1;
+	bool zombie = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		zombie |= !strncmp(line, "State:\tZ", 9);
+		sscanf(line, "TracerPid: %d", &tracer);
+	}
+	if (f)
+		fclose(f);
+	return zombie ? -1 : tracer;
+}
+
+/*
+ * When --duration ends, every process of the followed command is let go: still running, no
+ * longer traced, its probes taken out (a failure to restore would make bpfinject fail).
+ */
+START_TEST(followed_tree_left_running_at_the_end)
+{
+	char script[] = "exec > /dev/null 2>&1; sleep 30 & sleep 30 & wait";
+	char *argv[] = { bpfinject, obj, "--duration", "1", "--", "/bin/sh", "-c", script, NULL };
+	pid_t pids[3] = { 0 };
+	char *out, *err, *at;
+	struct proc b;
+	int n = 0, rc;
+
+	paths();
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	for (at = err; n < 3 && (at = strstr(at, "probes to process ")); at++)
+		pids[n++] = atoi(at + 18);
+	for (at = err; n < 3 && (at = strstr(at, "probe to process ")); at++)
+		pids[n++] = atoi(at + 17);
+	ck_assert_msg(rc == 0 && n == 3, "exit %d, %d processes; stderr: %s", rc, n, err);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(tracer_of(pids[i]) == 0, "process %d: tracer %d; stderr: %s", pids[i],
+			      tracer_of(pids[i]), err);
+	for (int i = n - 1; i >= 0; i--)
+		kill(pids[i], SIGKILL);
 	free(out);
 	free(err);
 }
@@ -571,9 +744,13 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, libc_functions_of_a_debian_program);
 	tcase_add_test(tc, syscall_fault_injection);
 	tcase_add_test(tc, fault_command_fails_the_fourth_write);
+	tcase_add_test(tc, fault_command_reaches_the_scripts_children);
 	tcase_add_test(tc, fault_command_on_a_function_repeats_with_a_seed);
 	tcase_add_test(tc, target_killed_while_attached);
 	tcase_add_test(tc, command_followed_through_exec);
+	tcase_add_test(tc, short_lived_exec_children_counted_exactly);
+	tcase_add_test(tc, signals_in_followed_children_as_without);
+	tcase_add_test(tc, followed_tree_left_running_at_the_end);
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);

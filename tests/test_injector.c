@@ -7,6 +7,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,6 +185,43 @@ START_TEST(already_traced)
 }
 END_TEST
 
+/*
+ * Another user's process: a child of ours that becomes `nobody` (as root; a non-root run has
+ * no other user to be) is refused by the kernel, told in one line, and the target runs on.
+ */
+START_TEST(another_users_process_refused)
+{
+	struct target t;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("injector: not root: cannot become another user, not tested\n");
+		return;
+	}
+	target_start(&t, 1);
+	pid = fork();
+	if (pid == 0) {
+		struct bpfi_injector *inj = NULL;
+		char buf[256] = "";
+		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+		int err;
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(2);
+		err = bpfi_injector_attach(t.pid, NULL, &inj, &log);
+		_exit(err == -EPERM && strstr(buf, "not permitted to trace") &&
+				      strcspn(buf, "\n") + 1 >= strlen(buf)
+			      ? 0
+			      : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	target_check_alive(&t);
+	target_stop(&t);
+}
+END_TEST
+
 START_TEST(stopped_process_refused)
 {
 	struct bpfi_injector *inj = NULL;
@@ -335,6 +373,7 @@ Suite *injector_suite(void)
 	tcase_add_test(tc, attach_cycles);
 	tcase_add_test(tc, no_such_process);
 	tcase_add_test(tc, already_traced);
+	tcase_add_test(tc, another_users_process_refused);
 	tcase_add_test(tc, stopped_process_refused);
 	tcase_add_test(tc, shared_memory_through_passed_fd);
 	tcase_add_test(tc, code_mapped_near_a_module);

@@ -2,8 +2,9 @@
 /*
  * Syscall tracepoint overhead (issue 4 §4), side by side in one run: a tight getpid loop in a
  * target process, bare; with every syscall site rewritten but no program on getpid; with a
- * counting program on sys_enter_getpid run inside the target; and with the same program in
- * the kernel (bpftrace, as root). Not a test: prints a table.
+ * counting program on sys_enter_getpid run inside the target; the same with --catch-all, at
+ * the rewritten site and from generated code (a signal per call); and with the same program
+ * in the kernel (bpftrace, as root). Not a test: prints a table.
  * Usage: bench_syscall TARGET_SYSCALLS [CALLS] [REPS]
  */
 #include <errno.h>
@@ -73,14 +74,14 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median ns per getpid over @reps loops of the target. */
-static double loops(struct target *t, int reps)
+/* Median ns per getpid over @reps loops of the target: 'b' libc's getpid, 'j' generated code. */
+static double loops(struct target *t, int reps, const char *how)
 {
 	double v[MAX_REPS];
 	char line[64];
 
 	for (int r = 0; r < reps; r++) {
-		if (write(t->to, "b", 1) != 1 || read_line(t->from, line, sizeof(line), 60000) ||
+		if (write(t->to, how, 1) != 1 || read_line(t->from, line, sizeof(line), 60000) ||
 		    sscanf(line, "bench %lf", &v[r]) != 1)
 			return -1;
 	}
@@ -114,9 +115,10 @@ static int counting_prog(struct bpfi_target *tg, uint64_t counter, uint64_t *ret
 	return err;
 }
 
-/* Injects a counting program on sys_enter of @nr, measures, restores. */
-static double in_target(struct target *t, struct bpfi_arena *arena, long nr, int reps,
-			volatile uint64_t *counter, uint64_t off, struct bpfi_log *log)
+/* Injects a counting program on sys_enter of @nr, measures loop @how, restores. */
+static double in_target(struct target *t, struct bpfi_arena *arena, long nr, bool catch_all,
+			const char *how, volatile uint64_t *counter, uint64_t off,
+			struct bpfi_log *log)
 {
 	struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
 	struct bpfi_target *tg = NULL;
@@ -130,12 +132,14 @@ static double in_target(struct target *t, struct bpfi_arena *arena, long nr, int
 		err = counting_prog(tg, bpfi_target_arena_addr(tg) + off, &fn, log);
 	if (!err)
 		err = bpfi_target_add_syscall_prog(tg, nr, false, fn, log);
+	if (!err && catch_all)
+		err = bpfi_target_catch_all(tg, log);
 	if (!err)
 		err = bpfi_target_plan_syscalls(tg, log);
 	if (!err)
 		err = bpfi_target_commit(tg, log);
 	if (!err)
-		ns = loops(t, reps);
+		ns = loops(t, 1, how);
 	if (tg)
 		bpfi_target_restore(tg, log);
 	bpfi_target_close(tg);
@@ -167,7 +171,7 @@ static double in_kernel(struct target *t, int reps)
 		;
 	if (strstr(line, "Attaching")) {
 		usleep(200000); /* attached once it says so; leave it a moment */
-		ns = loops(t, reps);
+		ns = loops(t, reps, "b");
 	}
 	kill(bt, SIGINT);
 	while (f && fgets(line, sizeof(line), f))
@@ -194,6 +198,7 @@ int main(int argc, char **argv)
 	int reps = argc > 3 ? atoi(argv[3]) : 7;
 	double bare[MAX_REPS], other[MAX_REPS], target[MAX_REPS], kernel[MAX_REPS];
 	double d_other[MAX_REPS], d_target[MAX_REPS], d_kernel[MAX_REPS], ratio[MAX_REPS];
+	double bare_j[MAX_REPS], all[MAX_REPS], all_j[MAX_REPS], d_all[MAX_REPS], d_all_j[MAX_REPS];
 	char buf[1024] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_arena *arena = NULL;
@@ -215,15 +220,25 @@ int main(int argc, char **argv)
 	off = bpfi_arena_alloc(arena, 64, 64);
 	counter = (volatile uint64_t *)(bpfi_arena_base(arena) + off);
 	for (int r = 0; r < reps && !err; r++) {
-		bare[r] = loops(&t, 1);
-		other[r] = in_target(&t, arena, SYS_getppid, 1, counter, off, &log);
-		target[r] = in_target(&t, arena, SYS_getpid, 1, counter, off, &log);
+		bare[r] = loops(&t, 1, "b");
+		other[r] = in_target(&t, arena, SYS_getppid, false, "b", counter, off, &log);
+		target[r] = in_target(&t, arena, SYS_getpid, false, "b", counter, off, &log);
 		if (target[r] > 0 && *counter != (uint64_t)calls)
 			fprintf(stderr, "bench_syscall: the program counted %llu calls, not %ld\n",
 				(unsigned long long)*counter, calls);
+		/* --catch-all: the same rewritten sites (through gadgets), and generated code */
+		all[r] = in_target(&t, arena, SYS_getpid, true, "b", counter, off, &log);
+		bare_j[r] = loops(&t, 1, "j");
+		all_j[r] = in_target(&t, arena, SYS_getpid, true, "j", counter, off, &log);
+		if (all_j[r] > 0 && *counter != (uint64_t)calls)
+			fprintf(stderr,
+				"bench_syscall: the catch-all counted %llu calls, not %ld\n",
+				(unsigned long long)*counter, calls);
+		d_all[r] = all[r] - bare[r];
+		d_all_j[r] = all_j[r] - bare_j[r];
 		kernel[r] = have_kernel ? in_kernel(&t, 1) : -1;
 		have_kernel = kernel[r] > 0;
-		err = bare[r] < 0 || other[r] < 0 || target[r] < 0;
+		err = bare[r] < 0 || other[r] < 0 || target[r] < 0 || all[r] < 0 || all_j[r] < 0;
 		d_other[r] = other[r] - bare[r];
 		d_target[r] = target[r] - bare[r];
 		d_kernel[r] = kernel[r] - bare[r];
@@ -240,6 +255,10 @@ int main(int argc, char **argv)
 	       median(d_other, reps));
 	printf("  sys_enter_getpid counting, in target   %7.1f  (+%.1f)\n", median(target, reps),
 	       median(d_target, reps));
+	printf("  --catch-all, rewritten sites           %7.1f  (+%.1f)\n", median(all, reps),
+	       median(d_all, reps));
+	printf("  --catch-all, generated code (SIGSYS)   %7.1f  (+%.1f)  bare %.1f\n",
+	       median(all_j, reps), median(d_all_j, reps), median(bare_j, reps));
 	if (have_kernel) {
 		printf("  sys_enter_getpid counting, kernel      %7.1f  (+%.1f)  bpftrace\n",
 		       median(kernel, reps), median(d_kernel, reps));

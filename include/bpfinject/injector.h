@@ -28,8 +28,12 @@ struct bpfi_injector_opts {
 	/* Hold only the main thread (enough for remote system calls): the others run on. Only
 	 * patching needs every thread stopped (D4). */
 	bool one_thread;
+	/* The caller already traces every thread of the process (it is the supervisor of a
+	 * spawned tree, bpfi_tree_spawn()): stop them with PTRACE_INTERRUPT instead of seizing,
+	 * and at detach continue them (a group-stopped one with PTRACE_LISTEN), still traced. */
+	bool borrow;
 };
-#define bpfi_injector_opts__last_field one_thread
+#define bpfi_injector_opts__last_field borrow
 
 /**
  * @brief **bpfi_injector_attach()** seizes every thread of @pid (rescanning /proc/PID/task
@@ -136,6 +140,72 @@ int bpfi_proc_offset_to_addr(pid_t pid, const char *file, uint64_t file_off, uin
  */
 int bpfi_injector_spawn(char *const argv[], struct bpfi_injector **ret_inj, struct bpfi_log *log);
 
+/*
+ * A spawned command followed exactly through fork and exec (spawn.c): we stay the ptrace
+ * tracer of its whole process tree (fork, vfork, clone and exec events; no EXITKILL, so the
+ * tree runs on if we die), and every process of it that execs is held at its new main()
+ * before any of its code runs, for the caller to inject. Every other stop is made
+ * transparent: signals are delivered, group-stops kept (PTRACE_LISTEN: SIGCONT still
+ * wakes them), exits collected so that real parents get theirs.
+ */
+struct bpfi_tree;
+struct bpfi_target;
+
+/**
+ * bpfi_tree_exec_fn - a process of the tree has exec'd.
+ * @inj: a borrowed session holding it at its new main() (bpfi_injector_opts.borrow), owned
+ *       by the callee: hand it to bpfi_target_open() as opts->inj (which takes it over) or
+ *       bpfi_injector_detach() it; either lets the process go on. NULL when it could not be
+ *       held there (@why says why): it runs on without probes.
+ */
+typedef void (*bpfi_tree_exec_fn)(pid_t pid, struct bpfi_injector *inj, const char *why,
+				  void *cookie);
+
+/**
+ * @brief **bpfi_tree_spawn()** starts @argv as bpfi_injector_spawn() does, as the root of a
+ * followed tree. @ret_inj holds it at main (borrowed, as for bpfi_tree_exec_fn).
+ */
+int bpfi_tree_spawn(char *const argv[], struct bpfi_tree **ret_tree, struct bpfi_injector **ret_inj,
+		    struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_tree_poll()** handles every stop and exit the tree has reported, without
+ * blocking; @on_exec is called (synchronously) for each process that exec'd.
+ * @return the number of events handled
+ */
+int bpfi_tree_poll(struct bpfi_tree *tree, bpfi_tree_exec_fn on_exec, void *cookie);
+
+/** @brief the root's pid. */
+pid_t bpfi_tree_root(const struct bpfi_tree *tree);
+
+/**
+ * @brief **bpfi_tree_traces()** whether task @tid is in the tree and has not exited (its
+ * exit reaches the tracer first: a process its parent has yet to collect is not traced).
+ */
+bool bpfi_tree_traces(const struct bpfi_tree *tree, pid_t tid);
+
+/**
+ * @brief **bpfi_tree_root_exited()** whether the root has exited (it is reaped by
+ * bpfi_tree_poll()), and then its wait status in @ret_status (may be NULL).
+ */
+bool bpfi_tree_root_exited(const struct bpfi_tree *tree, int *ret_status);
+
+/**
+ * @brief **bpfi_tree_detach()** lets go of every task of the tree (PTRACE_DETACH with the
+ * signal it was about to receive, if any), leaving them running (or stopped, if they were
+ * group-stopped), and frees @tree. NULL is a no-op.
+ * @return the root's wait status if it has exited (and was reaped here or by
+ * bpfi_tree_poll()), else -1: it is then an ordinary child again, for waitpid
+ */
+int bpfi_tree_detach(struct bpfi_tree *tree);
+
+/**
+ * @brief **bpfi_target_set_traced()** whether we are the tracer of the target's process (a
+ * process of a bpfi_tree: bpfi_target_open() sets it when given a borrowed session). While
+ * set, the target is held with borrowed sessions; clear it after bpfi_tree_detach().
+ */
+void bpfi_target_set_traced(struct bpfi_target *t, bool traced);
+
 /* The patch at a hooked site: `jmp rel32` to its trampoline. */
 #define BPFI_PATCH_LEN 5
 /* Room for the relocated instructions of one site plus the jump back (x86 insns <= 15 bytes,
@@ -229,8 +299,10 @@ struct bpfi_target_opts {
 	size_t sz;
 	int arena_fd; /* the session's arena (memfd); borrowed */
 	unsigned int timeout_ms; /* per ptrace wait; 0: default */
-	/* A session already holding the process stopped (bpfi_injector_spawn()): taken over, and
-	 * the process stays stopped until bpfi_target_commit(). NULL: attach by pid. */
+	/* A session already holding the process stopped (bpfi_injector_spawn()): taken over (in
+	 * every case: on failure it is let go), and the process stays stopped until
+	 * bpfi_target_commit(). A borrowed one (bpfi_tree_exec_fn) makes the target traced
+	 * (bpfi_target_set_traced()). NULL: attach by pid. */
 	struct bpfi_injector *inj;
 };
 #define bpfi_target_opts__last_field inj
@@ -468,6 +540,10 @@ struct bpfi_syscall_exit_rec {
  * @enter_dispatch: `uint64_t enter(struct bpfi_syscall_enter_rec *rec, uint64_t cookie)`;
  *                 non-zero: the syscall does not run and returns rec->override_ret
  * @exit_dispatch: `void exit(struct bpfi_syscall_exit_rec *rec, uint64_t cookie)`
+ * @via_gadgets:   the catch-all is on: each `syscall` is made by a gadget `syscall; jmp
+ *                 back` inside the range Syscall User Dispatch lets through, reached with
+ *                 `jmp [rip]` (14 bytes, nothing pushed); @gadget(@gadget_ctx, back) gives
+ *                 one, or 0 when none is left (NULL: size the code, address 0)
  */
 struct bpfi_sctramp_opts {
 	const struct bpfi_syscall_site *site;
@@ -476,6 +552,9 @@ struct bpfi_sctramp_opts {
 	uint64_t enter_dispatch;
 	uint64_t exit_dispatch;
 	uint64_t cookie;
+	bool via_gadgets;
+	uint64_t (*gadget)(void *ctx, uint64_t back);
+	void *gadget_ctx;
 };
 
 /** @brief **bpfi_sctramp_build()** writes the trampoline into @out. @return 0 and its length */
@@ -555,6 +634,23 @@ int bpfi_target_plan_syscalls(struct bpfi_target *t, struct bpfi_log *log);
  */
 size_t bpfi_target_syscall_report(const struct bpfi_target *t,
 				  const struct bpfi_syscall_module **ret_modules);
+
+/**
+ * @brief **bpfi_target_catch_all()** turns on the catch-all for system calls no rewritten
+ * site serves (sites that could not be rewritten, code generated at run time, modules loaded
+ * since): Syscall User Dispatch sends them to the stub as SIGSYS, where the programs run and
+ * the call is made. Costs a signal per such call (see the README); rewritten sites keep their
+ * cost. Call before bpfi_target_plan_syscalls(); bpfi_target_commit() arms every thread,
+ * children arm themselves, bpfi_target_restore() disarms them. The SIGSYS action stays the
+ * stub's after detach (it then acts as the default). Refused, with the reason, for a process
+ * that handles or blocks SIGSYS or uses Syscall User Dispatch itself, and on kernels before
+ * 6.4. While it is on, rt_sigaction(SIGSYS) in the target fails with EINVAL and masks never
+ * block SIGSYS. @return 0, or a negative errno with one line in @log
+ */
+int bpfi_target_catch_all(struct bpfi_target *t, struct bpfi_log *log);
+
+/** @brief **bpfi_target_catch_all_caught()** system calls that came through the catch-all */
+uint64_t bpfi_target_catch_all_caught(const struct bpfi_target *t);
 
 /* ---- end of syscall tracepoints in a target ---- */
 

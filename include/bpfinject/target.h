@@ -28,7 +28,7 @@
 #include <bpfinject/helpers.h>
 
 #define BPFI_TARGET_MAGIC   0x54454752414754ULL /* "TGTARGET" */
-#define BPFI_TARGET_VERSION 3
+#define BPFI_TARGET_VERSION 4
 
 /* Program ids index env.progs: the runtime's limit (RT_MAX_PROGS). */
 #define BPFI_MAX_PROGS 4096
@@ -106,10 +106,29 @@ struct bpfi_sc_site {
 #define BPFI_SC_SITE_SKIPPED  2 /* found unsafe at commit (a thread inside it) */
 #define BPFI_SC_SITE_RESTORED 3
 
+/*
+ * The catch-all (issue 4): Syscall User Dispatch sends every system call made outside
+ * [region_lo, region_lo + region_len) — the stub and its syscall gadgets — to the stub's SIGSYS
+ * handler, which runs the programs and makes the call itself. Armed per thread (the kernel
+ * clears it in new tasks and at exec): by ptrace for the threads there at commit, by the stub
+ * itself in children of clone/fork/vfork while @on is set.
+ */
+struct bpfi_sc_catch_all {
+	uint32_t on; /* threads arm children; 0: armed threads disarm themselves */
+	uint32_t pad;
+	uint64_t region_lo;
+	uint64_t region_len;
+	_Atomic uint64_t caught; /* system calls that came through SIGSYS */
+	uint64_t act
+		[4]; /* the kernel sigaction installed for SIGSYS (handler, flags, restorer, mask) */
+	uint64_t old_act[4]; /* the one it replaced */
+};
+
 struct bpfi_sc_table {
 	_Atomic uint64_t misses; /* events skipped: recursion, no thread slot */
 	uint32_t nr_sites;
 	uint32_t pad;
+	struct bpfi_sc_catch_all catch_all;
 	struct bpfi_sc_event raw_enter; /* raw_syscalls/sys_enter */
 	struct bpfi_sc_event raw_exit; /* raw_syscalls/sys_exit */
 	struct bpfi_sc_event enter[BPFI_SC_NR_MAX]; /* syscalls/sys_enter_X by number */
@@ -203,6 +222,9 @@ struct bpfi_stub_header {
 	uint32_t interp_run; /* bpfi_interp_run */
 	uint32_t syscall_enter; /* uint64_t (struct bpfi_sc_enter_ctx *, target_hdr *) */
 	uint32_t syscall_exit; /* void (struct bpfi_sc_exit_ctx *, target_hdr *) */
+	uint32_t sigsys_handler; /* the catch-all's SA_SIGINFO handler */
+	uint32_t sigsys_restorer; /* its sa_restorer (rt_sigreturn from inside the stub) */
+	uint64_t block; /* written at upload: the target block, for the SIGSYS handler */
 };
 
 #endif

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `--catch-all` as a user runs it: system calls from generated code (which no scan finds) in
+ * the main thread, a new thread, fork and vfork children, a child on its own stack, a signal
+ * handler blocking every signal and with every signal blocked are all seen by a syscall
+ * tracepoint, exactly; none is seen without the option; after detach the process goes on
+ * making them unharmed; a process that handles SIGSYS itself is refused and left as it was.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_bpf_paths.h"
+#include "test_util.h"
+
+#define CALLS 50 /* getppid calls per situation; a round has 7 situations */
+
+static char bpfinject[512], obj[512], fixture[512];
+
+static void paths(void)
+{
+	const char *b = getenv("BPFI_BUILD_DIR");
+
+	ck_assert_ptr_nonnull(b);
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", b);
+	snprintf(obj, sizeof(obj), "%s/e2e_syscount.bpf.o", BPFI_TEST_BPF_DIR);
+	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/target_jitsys", b);
+}
+
+struct proc {
+	pid_t pid;
+	int to, out, err;
+};
+
+static void spawn(struct proc *p, char *const argv[])
+{
+	int in[2], out[2], err[2];
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	p->pid = fork();
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->to = in[1];
+	p->out = out[0];
+	p->err = err[0];
+}
+
+static char *read_all(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	ck_assert_ptr_nonnull(buf);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Closes stdin, collects the output, reaps: the exit code (128 + signal if killed). */
+static int finish(struct proc *p, char **ret_out, char **ret_err)
+{
+	int status;
+
+	if (p->to >= 0)
+		close(p->to);
+	*ret_out = read_all(p->out);
+	*ret_err = read_all(p->err);
+	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	close(p->out);
+	close(p->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The value of global @name in bpfinject's --json map dump, -1 if absent. */
+static long global(const char *json, const char *name)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "{\"%s\":", name);
+	at = strstr(json, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+/* One round of the fixture's calls: a line in, "done" out. */
+static void round_of_calls(int to, int from)
+{
+	char line[64];
+
+	ck_assert_int_eq(write(to, "g\n", 2), 2);
+	ck_assert_int_eq(test_read_line(from, line, sizeof(line), 10000), 0);
+	ck_assert_msg(!strcmp(line, "done\n"), "got '%s'", line);
+}
+
+/*
+ * `bpfinject [--catch-all] OBJ -- target_jitsys`: 7 * CALLS getppid seen with it, 0 without;
+ * glibc, and a static musl binary (no ld.so, no libc.so: the same stub).
+ */
+START_TEST(command_sees_every_call)
+{
+	static const struct {
+		bool catch_all;
+		const char *suffix;
+		long want;
+	} cases[] = {
+		{ true, "", 7 * CALLS },
+		{ false, "", 0 },
+		{ true, "_musl", 7 * CALLS },
+	};
+	char n[16], path[600], *out, *err;
+	struct proc b;
+	int rc;
+
+	paths();
+	snprintf(n, sizeof(n), "%d", CALLS);
+	snprintf(path, sizeof(path), "%s%s", fixture, cases[_i].suffix);
+	if (access(path, X_OK)) {
+		printf("catch_all: %s not built (no musl-gcc): not tested\n", path);
+		return;
+	}
+	{
+		char *argv[] = { bpfinject, "--json", obj, "--", path, n, NULL };
+		char *argv_all[] = { bpfinject, "--catch-all", "--json", obj, "--", path, n, NULL };
+
+		spawn(&b, cases[_i].catch_all ? argv_all : argv);
+	}
+	ck_assert_int_eq(write(b.to, "g\n", 2), 2);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
+	ck_assert_msg(strstr(out, "ready\ndone\n"), "stdout: %s", out);
+	ck_assert_msg(global(out, "getppids") == cases[_i].want, "want %ld; stdout: %s",
+		      cases[_i].want, out);
+	ck_assert_msg(global(out, "syscalls") > cases[_i].want, "stdout: %s", out);
+	ck_assert_msg(!cases[_i].catch_all || strstr(err, "came through the catch-all"),
+		      "stderr: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * -p PID with --catch-all, then Ctrl-C: the calls of the attached round are all counted; after
+ * the detach, rounds go on as before (no thread left armed without a handler to serve it).
+ */
+START_TEST(attach_then_detach_leaves_it_working)
+{
+	char n[16], pid[16], line[256], *out, *err;
+	char *targv[] = { fixture, n, NULL };
+	char *argv[] = { bpfinject, "--catch-all", "--json", "-p", pid, obj, NULL };
+	struct proc t, b;
+	int rc;
+
+	paths();
+	snprintf(n, sizeof(n), "%d", CALLS);
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	ck_assert_msg(!strcmp(line, "ready\n"), "got '%s'", line);
+	round_of_calls(t.to, t.out); /* before: nothing to see */
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, argv);
+	do
+		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
+	while (!strstr(line, "attached"));
+	round_of_calls(t.to, t.out);
+	round_of_calls(t.to, t.out);
+	kill(b.pid, SIGINT);
+	rc = finish(&b, &out, &err);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
+	ck_assert_msg(global(out, "getppids") == 2 * 7 * CALLS, "stdout: %s", out);
+	free(out);
+	free(err);
+	for (int i = 0; i < 3; i++) /* after: every situation again, unharmed */
+		round_of_calls(t.to, t.out);
+	rc = finish(&t, &out, &err);
+	ck_assert_msg(rc == 0, "target exit %d; stderr: %s", rc, err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* A process with a SIGSYS handler of its own: refused in one line, and it goes on unharmed. */
+START_TEST(sigsys_handler_refused)
+{
+	char n[16], pid[16], line[256], *out, *err;
+	char *targv[] = { fixture, n, "sigsys", NULL };
+	char *argv[] = { bpfinject, "--catch-all", "-p", pid, obj, NULL };
+	struct proc t, b;
+	int rc;
+
+	paths();
+	snprintf(n, sizeof(n), "%d", CALLS);
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, argv);
+	rc = finish(&b, &out, &err);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_msg(strstr(err, "handles SIGSYS itself") && !strchr(strchr(err, '\n') + 1, '\n'),
+		      "stderr: %s", err);
+	free(out);
+	free(err);
+	round_of_calls(t.to, t.out);
+	rc = finish(&t, &out, &err);
+	ck_assert_int_eq(rc, 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * posix_spawn's child (clone with CLONE_VM | CLONE_VFORK: it runs on the parent's thread
+ * pointer, so in its per-thread slot) reports its own pid at its execve, not the parent's:
+ * in bpf_get_current_pid_tgid and in the record's common_pid; with and without the catch-all.
+ */
+START_TEST(spawned_child_reports_its_own_pid)
+{
+	char sc[600], file[] = "/tmp/bpfi-ca-XXXXXX", *out, *err, *at;
+	char *argv[] = { bpfinject, "--json", obj, "--", sc, file, NULL };
+	char *argv_all[] = { bpfinject, "--catch-all", "--json", obj, "--", sc, file, NULL };
+	struct proc b;
+	long child;
+	int fd, rc;
+
+	paths();
+	snprintf(sc, sizeof(sc), "%s/tests/fixtures/target_syscalls", getenv("BPFI_BUILD_DIR"));
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	spawn(&b, _i ? argv_all : argv);
+	ck_assert_int_eq(write(b.to, "vq", 2), 2);
+	rc = finish(&b, &out, &err);
+	unlink(file);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
+	at = strstr(out, "spawned ");
+	ck_assert_msg(at != NULL, "stdout: %s", out);
+	child = strtol(at + 8, NULL, 10);
+	ck_assert_msg(global(out, "execve_tgid") == child, "child %ld; stdout: %s", child, out);
+	ck_assert_msg(global(out, "execve_common_pid") == child, "child %ld; stdout: %s", child,
+		      out);
+	free(out);
+	free(err);
+}
+END_TEST
+
+Suite *catch_all_suite(void);
+Suite *catch_all_suite(void)
+{
+	Suite *s = suite_create("catch_all");
+	TCase *tc = tcase_create("live");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, command_sees_every_call, 0, 3);
+	tcase_add_test(tc, attach_then_detach_leaves_it_working);
+	tcase_add_test(tc, sigsys_handler_refused);
+	tcase_add_loop_test(tc, spawned_child_reports_its_own_pid, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
