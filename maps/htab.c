@@ -24,18 +24,6 @@
  * push CAS and the state store can still leak one element if the writer dies right there.
  */
 
-bool maps__is_htab(uint32_t type)
-{
-	return type == BPFI_MAP_HASH || type == BPFI_MAP_PERCPU_HASH || type == BPFI_MAP_LRU_HASH ||
-	       type == BPFI_MAP_LRU_PERCPU_HASH;
-}
-
-bool maps__is_percpu(uint32_t type)
-{
-	return type == BPFI_MAP_PERCPU_HASH || type == BPFI_MAP_LRU_PERCPU_HASH ||
-	       type == BPFI_MAP_PERCPU_ARRAY;
-}
-
 static bool is_lru(const struct bpfi_map_hdr *map)
 {
 	return map->type == BPFI_MAP_LRU_HASH || map->type == BPFI_MAP_LRU_PERCPU_HASH;
@@ -47,11 +35,21 @@ static struct maps_htab *htab_of(struct bpfi_map_hdr *map)
 }
 
 /* FNV-1a over the key, then the murmur3 finaliser so that low bits select buckets well. */
-/* Little-endian bytes as one word: with a constant @n the compiler makes it a single load. */
+/*
+ * Little-endian bytes as one word. 4 and 8 bytes are one unaligned load: the freestanding
+ * build (-fno-builtin) does not turn the byte loop into one, and keys are mostly that size.
+ */
+typedef uint64_t __attribute__((may_alias, aligned(1))) u64_unaligned;
+typedef uint32_t __attribute__((may_alias, aligned(1))) u32_unaligned;
+
 static inline uint64_t load_word(const unsigned char *p, uint32_t n)
 {
 	uint64_t v = 0;
 
+	if (n == 8)
+		return *(const u64_unaligned *)p;
+	if (n == 4)
+		return *(const u32_unaligned *)p;
 	for (uint32_t i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
@@ -62,15 +60,21 @@ static inline uint64_t load_word(const unsigned char *p, uint32_t n)
  * usually 4 or 8 bytes (a tid, a pid, an address), and on the probe path every cycle of the
  * hash's dependency chain shows in the cost of a hit. The seed is per map.
  */
-static uint32_t htab_hash(const struct maps_htab *h, const void *key, uint32_t key_size)
+static inline uint32_t htab_hash(const struct maps_htab *h, const void *key, uint32_t key_size)
 {
 	const unsigned char *p = key;
 	uint64_t x = h->seed ^ ((uint64_t)key_size * 0x9e3779b97f4a7c15ULL);
 
-	for (; key_size >= 8; key_size -= 8, p += 8)
+	if (key_size == 4) /* the common sizes with constant loads */
+		x = (x ^ load_word(p, 4)) * 0x9e3779b97f4a7c15ULL;
+	else if (key_size == 8)
 		x = (x ^ load_word(p, 8)) * 0x9e3779b97f4a7c15ULL;
-	if (key_size)
-		x = (x ^ load_word(p, key_size)) * 0x9e3779b97f4a7c15ULL;
+	else {
+		for (; key_size >= 8; key_size -= 8, p += 8)
+			x = (x ^ load_word(p, 8)) * 0x9e3779b97f4a7c15ULL;
+		if (key_size)
+			x = (x ^ load_word(p, key_size)) * 0x9e3779b97f4a7c15ULL;
+	}
 	x ^= x >> 32;
 	x *= 0xff51afd7ed558ccdULL;
 	x ^= x >> 29;

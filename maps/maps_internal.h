@@ -207,8 +207,18 @@ long maps__htab_update(struct bpfi_map_hdr *map, const void *key, const void *va
 long maps__htab_delete(struct bpfi_map_hdr *map, const void *key, void *ret_value, uint32_t me);
 long maps__htab_lookup_user(struct bpfi_map_hdr *map, const void *key, void *value);
 long maps__htab_get_next_key(struct bpfi_map_hdr *map, const void *key, void *next_key);
-bool maps__is_htab(uint32_t type);
-bool maps__is_percpu(uint32_t type);
+/* Inline: they sit on every lookup's path, and the stub's files are not linked with LTO. */
+static inline bool maps__is_htab(uint32_t type)
+{
+	return type == BPFI_MAP_HASH || type == BPFI_MAP_PERCPU_HASH || type == BPFI_MAP_LRU_HASH ||
+	       type == BPFI_MAP_LRU_PERCPU_HASH;
+}
+
+static inline bool maps__is_percpu(uint32_t type)
+{
+	return type == BPFI_MAP_PERCPU_HASH || type == BPFI_MAP_LRU_PERCPU_HASH ||
+	       type == BPFI_MAP_PERCPU_ARRAY;
+}
 
 /* array.c */
 void *maps__array_lookup(struct bpfi_map_hdr *map, const void *key, uint32_t cpu);

@@ -31,27 +31,39 @@
 
 uint64_t stub_run_on_stack(bpfi_jit_fn fn, uint64_t ctx, uint64_t stack_top);
 
+/* The thread's first program: reserves its private stack (or marks that none can be had). */
+__attribute__((noinline, cold)) static void reserve_stack(struct bpfi_thread_state *ts)
+{
+	long base =
+		bpfi_syscall6(NR_MMAP, 0, STACK_SIZE + GUARD_SIZE, 3 /* RW */, MMAP_FLAGS, -1, 0);
+
+	if ((unsigned long)base > -4096UL ||
+	    bpfi_syscall3(NR_MPROTECT, base, GUARD_SIZE, 0 /* PROT_NONE */) < 0)
+		ts->stack_top = 1;
+	else
+		ts->stack_top = (uint64_t)base + GUARD_SIZE + STACK_SIZE;
+}
+
 /*
  * Runs a program with @ctx as its context on the thread's private stack, reserving it on
- * first use; when none can be had, on the target's own stack as before.
+ * first use; when none can be had, on the target's own stack as before. Inline here, on the
+ * probe paths; stub_run_prog() for the syscall dispatch.
  */
-void stub_run_prog(struct bpfi_thread_state *ts, uint64_t fn, void *ctx)
+static inline __attribute__((always_inline)) void run_prog(struct bpfi_thread_state *ts,
+							   uint64_t fn, void *ctx)
 {
-	if (!ts->stack_top) {
-		long base = bpfi_syscall6(NR_MMAP, 0, STACK_SIZE + GUARD_SIZE, 3 /* RW */,
-					  MMAP_FLAGS, -1, 0);
-
-		if ((unsigned long)base > -4096UL ||
-		    bpfi_syscall3(NR_MPROTECT, base, GUARD_SIZE, 0 /* PROT_NONE */) < 0)
-			ts->stack_top = 1;
-		else
-			ts->stack_top = (uint64_t)base + GUARD_SIZE + STACK_SIZE;
-	}
+	if (__builtin_expect(!ts->stack_top, 0))
+		reserve_stack(ts);
 	if (ts->stack_top > 1)
 		stub_run_on_stack((bpfi_jit_fn)(uintptr_t)fn, (uint64_t)(uintptr_t)ctx,
 				  ts->stack_top);
 	else
 		((bpfi_jit_fn)(uintptr_t)fn)((uint64_t)(uintptr_t)ctx, 0);
+}
+
+void stub_run_prog(struct bpfi_thread_state *ts, uint64_t fn, void *ctx)
+{
+	run_prog(ts, fn, ctx);
 }
 
 /* Frames whose stack slot is at or below @sp belong to functions that already left. */
@@ -78,7 +90,7 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 			      memory_order_relaxed);
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_entry && i < BPFI_SITE_MAX_PROGS; i++)
-		stub_run_prog(ts, site->entry_progs[i], regs);
+		run_prog(ts, site->entry_progs[i], regs);
 	/* bpf_override_return marked ip, as the kernel does: the function will not run. */
 	if (regs[PT_IP] == BPFI_OVERRIDE_IP) {
 		regs[PT_IP] = site->addr;
@@ -121,7 +133,7 @@ uint64_t stub_dispatch_return(uint64_t *regs, const struct bpfi_target_hdr *t)
 	regs[PT_IP] = f.ret_addr;
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_return && i < BPFI_SITE_MAX_PROGS; i++)
-		stub_run_prog(ts, site->return_progs[i], regs);
+		run_prog(ts, site->return_progs[i], regs);
 	ts->depth--;
 	return f.ret_addr;
 }
