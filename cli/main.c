@@ -48,7 +48,7 @@ static const char usage_text[] =
 	"      --persist                 leave the programs in place and exit\n"
 	"      --catch-all               syscall tracepoints also see calls made where no site\n"
 	"                                could be rewritten (Syscall User Dispatch: a signal per\n"
-	"                                such call, about 1 us)\n"
+	"                                such call, about 2 us)\n"
 	"      --event-type STRUCT       print ring/perf buffer records as this BTF struct\n"
 	"      --json                    JSON output\n"
 	"      --no-verify               skip the load-time check (unsafe)\n"
