@@ -140,7 +140,7 @@ void cli__follow_enable(void);
 bool cli__follow_enabled(void);
 bool cli__follow_active(void);
 int cli__follow_spawn(char **cmd, struct cli_target *ct, struct bpfi_log *log);
-void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max);
+int cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max);
 void cli__follow_run(struct cli_target *cts, unsigned int *n, unsigned int max, int ms);
 bool cli__follow_alive(struct cli_target *ct);
 void cli__follow_end(struct cli_target *cts, unsigned int n);

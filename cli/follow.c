@@ -173,22 +173,23 @@ static void forget_exited(struct cli_target *cts, unsigned int *n, pid_t root)
 	}
 }
 
-void cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max)
+int cli__follow(struct cli_target *cts, unsigned int *n, unsigned int max)
 {
 	struct exec_ctx c = { .cts = cts, .n = n, .max = max };
 	struct signalfd_siginfo si;
 	struct cli_target *root;
-	int status;
+	int status, stops;
 
 	if (!tree)
-		return;
+		return 0;
 	while (chld_fd >= 0 && read(chld_fd, &si, sizeof(si)) == sizeof(si))
 		; /* drained before looking, so that a stop after the look wakes us again */
-	bpfi_tree_poll(tree, on_exec, &c);
+	stops = bpfi_tree_poll(tree, on_exec, &c);
 	root = find(cts, *n, bpfi_tree_root(tree));
 	if (root && bpfi_tree_root_exited(tree, &status))
 		root->exit_status = exit_code(status);
 	forget_exited(cts, n, bpfi_tree_root(tree));
+	return stops;
 }
 
 bool cli__follow_alive(struct cli_target *ct)
@@ -212,13 +213,25 @@ static void wait_children(int timeout_ms)
 		poll(&pfd, 1, timeout_ms);
 }
 
-static int64_t now_ms(void)
+static int64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+static int64_t now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+/*
+ * Stops come in runs (each call --catch-all catches is a SIGSYS, so a stop): after one, the
+ * next is looked for at once for a few tens of microseconds before sleeping again, which
+ * saves the two wake-ups a sleep costs (a caught call: 41 us through sleeps, far less so).
+ */
+#define SPIN_US 50
 
 void cli__follow_run(struct cli_target *cts, unsigned int *n, unsigned int max, int ms)
 {
@@ -228,7 +241,10 @@ void cli__follow_run(struct cli_target *cts, unsigned int *n, unsigned int max, 
 	 * @ms; the rest of the event loop's work is done once per turn. */
 	do {
 		wait_children((int)(until - now_ms()));
-		cli__follow(cts, n, max);
+		for (int64_t spin = cli__follow(cts, n, max) ? now_us() + SPIN_US : 0;
+		     now_us() < spin && tree;)
+			if (cli__follow(cts, n, max))
+				spin = now_us() + SPIN_US;
 	} while (!cli__stop_requested && tree && !bpfi_tree_root_exited(tree, NULL) &&
 		 now_ms() < until);
 }

@@ -260,7 +260,7 @@ int cli__detach(struct cli_target *ct, bool persist, struct bpfi_log *log)
 
 	if (!ct->t)
 		return 0;
-	if (ct->syscalls && cli__catch_all) {
+	if (ct->syscalls && cli__catch_all && (!ct->followed || ct->spawned)) {
 		unsigned long long n = bpfi_target_catch_all_caught(ct->t);
 
 		fprintf(stderr,
