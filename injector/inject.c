@@ -445,7 +445,7 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 	a->used = (a->used + 15) & ~(size_t)15;
 	at = a->addr + a->used;
 	err = bpfi_hook_relocate(bytes + (addr - func), scan - (addr - func), addr,
-				 at + bpfi_tramp_reloc_offset(mid), &r, log);
+				 at + bpfi_tramp_reloc_offset(mid, true), &r, log);
 	if (!err && addr != func)
 		err = bpfi_hook_check_branches(bytes, scan, func, addr, r.patch_len, log);
 	if (err)
@@ -454,12 +454,13 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 		struct bpfi_tramp_opts o = {
 			.site_addr = addr,
 			.tramp_addr = at,
-			.reloc_addr = at + bpfi_tramp_reloc_offset(mid),
+			.reloc_addr = at + bpfi_tramp_reloc_offset(mid, true),
 			.reloc = &r,
 			.dispatch_addr = t->stub + t->stub_hdr.dispatch_entry,
 			.cookie = t->block_addr + offsetof(struct bpfi_target_hdr, sites) +
 				  n * sizeof(struct bpfi_site),
 			.mid_function = mid,
+			.push_return_addr = t->stub + t->stub_hdr.dispatch_push_return,
 		};
 
 		err = bpfi_tramp_build(&o, tramp, sizeof(tramp), &len, log);

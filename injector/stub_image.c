@@ -17,7 +17,7 @@ int bpfi_stub_image(const uint8_t **ret_image, size_t *ret_size, struct bpfi_log
 		return bpfi_log_err(log, -EINVAL, "bug: the built-in stub image is %zu bytes",
 				    size);
 	memcpy(&h, bpfi_stub_image_start, sizeof(h));
-	if (h.magic != BPFI_STUB_MAGIC || h.version != 2 || h.size > size ||
+	if (h.magic != BPFI_STUB_MAGIC || h.version != 3 || h.size > size ||
 	    h.helpers_fill >= h.size || h.dispatch_entry >= h.size || h.dispatch_return >= h.size ||
 	    h.tail_call_target >= h.size || h.interp_run >= h.size || h.sigsys_handler >= h.size ||
 	    h.sigsys_restorer >= h.size)

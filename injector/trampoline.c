@@ -115,13 +115,68 @@ static void restore_frame(struct tbuf *b, bool flags)
 	put4(b, FRAME);
 }
 
+/*
+ * A function's first instruction with return programs only (a uretprobe): no program needs a
+ * pt_regs at entry, so while the site has no entry program the trampoline just claims the
+ * return (push_return(sp, site)) with the registers that carry arguments saved, and goes on
+ * to the displaced code: a few of a return probe's ~20 ns. r11 is free at a function's entry
+ * (the ABI passes nothing in it), and so are the flags.
+ *
+ *   mov r11, site; cmp dword [r11 + nr_entry], 0; je light      (the prefix, LIGHT_PREFIX)
+ *   ...the full path...
+ *   light: push rax rcx rdx rsi rdi r8 r9 r10; sub rsp, 8 (aligned: rsp was 8 mod 16)
+ *          lea rdi, [rsp + 72]; mov rsi, r11; mov rax, push_return; call rax
+ *          add rsp, 8; pop r10 .. rax; jmp <the displaced code>
+ */
+#define LIGHT_PREFIX (10 + 5 + 6)
+static const uint8_t light_regs[] = { 0, 1, 2, 6, 7, 8, 9, 10 };
+
+static bool light_path(const struct bpfi_tramp_opts *opts)
+{
+	return opts->push_return_addr && !opts->mid_function;
+}
+
+static void emit_light(struct tbuf *b, const struct bpfi_tramp_opts *opts, size_t reloc_at)
+{
+	int32_t rel;
+
+	for (size_t i = 0; i < sizeof(light_regs); i++) {
+		if (light_regs[i] >= 8)
+			put1(b, 0x41);
+		put1(b, (uint8_t)(0x50 | (light_regs[i] & 7))); /* push */
+	}
+	put(b, "\x48\x83\xec\x08", 4); /* sub rsp, 8 */
+	put(b, "\x48\x8d\x7c\x24\x48", 5); /* lea rdi, [rsp + 72]: the return address slot */
+	put(b, "\x4c\x89\xde", 3); /* mov rsi, r11 */
+	movabs(b, 0, opts->push_return_addr);
+	put(b, "\xff\xd0", 2); /* call rax */
+	put(b, "\x48\x83\xc4\x08", 4); /* add rsp, 8 */
+	for (size_t i = sizeof(light_regs); i-- > 0;) {
+		if (light_regs[i] >= 8)
+			put1(b, 0x41);
+		put1(b, (uint8_t)(0x58 | (light_regs[i] & 7))); /* pop */
+	}
+	rel = (int32_t)((int64_t)reloc_at - (int64_t)(b->len + 5));
+	put1(b, 0xe9); /* jmp the displaced code */
+	put4(b, (uint32_t)rel);
+}
+
 int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t size, size_t *ret_len,
 		     struct bpfi_log *log)
 {
 	struct tbuf b = { .p = out, .size = size };
-	size_t jnz_at, reloc_at;
+	size_t jnz_at, reloc_at, je_at = 0;
 	int64_t rel;
 
+	if (light_path(opts)) {
+		movabs(&b, 11, opts->cookie);
+		put(&b, "\x41\x83\x7b", 3); /* cmp dword [r11 + nr_entry], 0 */
+		put1(&b, (uint8_t)offsetof(struct bpfi_site, nr_entry));
+		put1(&b, 0);
+		put(&b, "\x0f\x84", 2); /* je light (rel32, patched below) */
+		je_at = b.len;
+		put4(&b, 0);
+	}
 	save_frame(&b, opts->site_addr, opts->mid_function);
 	call_dispatch(&b, opts->dispatch_addr, opts->cookie);
 	put(&b, "\x48\x85\xc0", 3); /* test rax, rax */
@@ -143,6 +198,12 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 		memcpy(out + jnz_at, &(int32_t){ (int32_t)rel }, 4);
 	restore_frame(&b, opts->mid_function);
 	put1(&b, 0xc3); /* ret */
+	if (light_path(opts)) {
+		rel = (int64_t)b.len - (int64_t)(je_at + 4);
+		if (!b.err)
+			memcpy(out + je_at, &(int32_t){ (int32_t)rel }, 4);
+		emit_light(&b, opts, reloc_at);
+	}
 	if (b.err)
 		return bpfi_log_err(log, b.err, "trampoline for 0x%llx does not fit in %zu bytes",
 				    (unsigned long long)opts->site_addr, size);
@@ -190,11 +251,13 @@ int bpfi_tramp_build_return(uint64_t dispatch_return, uint64_t block, uint8_t *o
 	return 0;
 }
 
-size_t bpfi_tramp_reloc_offset(bool mid_function)
+size_t bpfi_tramp_reloc_offset(bool mid_function, bool push_return)
 {
 	uint8_t scratch[BPFI_TRAMP_MAX];
 	struct tbuf b = { .p = scratch, .size = sizeof(scratch) };
 
+	if (push_return && !mid_function)
+		b.len = LIGHT_PREFIX;
 	/* The same emitters as bpfi_tramp_build() up to the displaced code: the sizes agree. */
 	save_frame(&b, 0, mid_function);
 	call_dispatch(&b, 0, 0);

@@ -73,6 +73,51 @@ static void drop_stale_frames(struct bpfi_thread_state *ts, uint64_t sp)
 		ts->nr_frames--;
 }
 
+/* Claims the return of the function whose return address is at @sp (the uretprobe scheme). */
+static void push_frame(struct bpfi_thread_state *ts, const struct bpfi_target_hdr *t,
+		       struct bpfi_site *site, uint64_t sp)
+{
+	drop_stale_frames(ts, sp);
+	if (ts->nr_frames < BPFI_URETPROBE_DEPTH) {
+		uint64_t *slot = (uint64_t *)(uintptr_t)sp;
+		struct bpfi_shadow_frame *f = &ts->frames[ts->nr_frames++];
+
+		f->ret_addr = *slot;
+		f->sp = sp;
+		f->site = (uint64_t)(uintptr_t)site;
+		*slot = t->ret_tramp;
+	} else {
+		atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
+	}
+}
+
+/* A plain increment, not a locked one: hits are statistics, and a lock prefix here is a third
+ * of an empty probe's cost. Threads hitting one site at once may lose counts. */
+static inline void count_hit(struct bpfi_site *site)
+{
+	atomic_store_explicit(&site->hits,
+			      atomic_load_explicit(&site->hits, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/*
+ * A function entry whose site has return programs only: the trampoline built no pt_regs (none
+ * is needed yet), @sp is where the return address is.
+ */
+void stub_dispatch_push_return(uint64_t sp, struct bpfi_site *site)
+{
+	const struct bpfi_target_hdr *t = (const struct bpfi_target_hdr *)(uintptr_t)site->block;
+	struct bpfi_thread_state *ts = stub_thread_state(t);
+
+	if (!ts || ts->depth) {
+		atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
+		return;
+	}
+	count_hit(site);
+	if (site->nr_return)
+		push_frame(ts, t, site, sp);
+}
+
 uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 {
 	const struct bpfi_target_hdr *t = (const struct bpfi_target_hdr *)(uintptr_t)site->block;
@@ -83,11 +128,7 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 		atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
 		return 0;
 	}
-	/* A plain increment, not a locked one: hits are statistics, and a lock prefix here is
-	 * a third of an empty probe's cost. Threads hitting one site at once may lose counts. */
-	atomic_store_explicit(&site->hits,
-			      atomic_load_explicit(&site->hits, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	count_hit(site);
 	ts->depth++;
 	for (uint32_t i = 0; i < site->nr_entry && i < BPFI_SITE_MAX_PROGS; i++)
 		run_prog(ts, site->entry_progs[i], regs);
@@ -96,20 +137,8 @@ uint64_t stub_dispatch_entry(uint64_t *regs, struct bpfi_site *site)
 		regs[PT_IP] = site->addr;
 		overridden = 1;
 	}
-	if (site->nr_return) {
-		drop_stale_frames(ts, sp);
-		if (ts->nr_frames < BPFI_URETPROBE_DEPTH) {
-			uint64_t *slot = (uint64_t *)(uintptr_t)sp;
-			struct bpfi_shadow_frame *f = &ts->frames[ts->nr_frames++];
-
-			f->ret_addr = *slot;
-			f->sp = sp;
-			f->site = (uint64_t)(uintptr_t)site;
-			*slot = t->ret_tramp;
-		} else {
-			atomic_fetch_add_explicit(&site->misses, 1, memory_order_relaxed);
-		}
-	}
+	if (site->nr_return)
+		push_frame(ts, t, site, sp);
 	ts->depth--;
 	return overridden;
 }

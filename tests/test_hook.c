@@ -335,15 +335,16 @@ START_TEST(entry_hook_in_process)
 	int32_t rel;
 
 	memcpy(orig, (void *)func, sizeof(orig));
-	ck_assert_int_eq(bpfi_hook_relocate((const uint8_t *)func, 64, func,
-					    (uintptr_t)tramp + bpfi_tramp_reloc_offset(false), &r,
-					    &log),
-			 0);
+	ck_assert_int_eq(
+		bpfi_hook_relocate((const uint8_t *)func, 64, func,
+				   (uintptr_t)tramp + bpfi_tramp_reloc_offset(false, false), &r,
+				   &log),
+		0);
 	for (uint64_t cookie = 1; cookie <= 3; cookie++) {
 		struct bpfi_tramp_opts o = {
 			.site_addr = func,
 			.tramp_addr = (uintptr_t)tramp,
-			.reloc_addr = (uintptr_t)tramp + bpfi_tramp_reloc_offset(false),
+			.reloc_addr = (uintptr_t)tramp + bpfi_tramp_reloc_offset(false, false),
 			.reloc = &r,
 			.dispatch_addr = (uintptr_t)test_dispatch,
 			.cookie = cookie,

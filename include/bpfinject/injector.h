@@ -258,7 +258,10 @@ int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func
  * @reloc:         the displaced instructions (bpfi_hook_relocate())
  * @dispatch_addr: `uint64_t dispatch(struct pt_regs *regs, uint64_t cookie)` in the target;
  *                 a non-zero result returns from the function at once with regs->ax
- * @cookie:        passed to dispatch (which site this is)
+ * @cookie:        passed to dispatch (which site this is): a struct bpfi_site
+ * @push_return_addr: `void push_return(uint64_t sp, struct bpfi_site *site)` in the target, or
+ *                 0: at a function's first instruction, while the site has no entry program,
+ *                 the trampoline only claims the return through it (no pt_regs is built)
  */
 struct bpfi_tramp_opts {
 	uint64_t site_addr;
@@ -269,10 +272,14 @@ struct bpfi_tramp_opts {
 	uint64_t cookie;
 	/* Not a function's first instruction: the flags are live there and are kept. */
 	bool mid_function;
+	uint64_t push_return_addr;
 };
 
-/** @brief **bpfi_tramp_reloc_offset()** where a trampoline's displaced instructions start. */
-size_t bpfi_tramp_reloc_offset(bool mid_function);
+/**
+ * @brief **bpfi_tramp_reloc_offset()** where a trampoline's displaced instructions start
+ * (@push_return: the options will have a push_return_addr).
+ */
+size_t bpfi_tramp_reloc_offset(bool mid_function, bool push_return);
 
 /**
  * @brief **bpfi_tramp_build()** writes the trampoline's machine code into @out.

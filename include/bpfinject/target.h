@@ -224,6 +224,8 @@ struct bpfi_stub_header {
 	uint32_t syscall_exit; /* void (struct bpfi_sc_exit_ctx *, target_hdr *) */
 	uint32_t sigsys_handler; /* the catch-all's SA_SIGINFO handler */
 	uint32_t sigsys_restorer; /* its sa_restorer (rt_sigreturn from inside the stub) */
+	uint32_t dispatch_push_return; /* void (uint64_t sp, struct bpfi_site *) */
+	uint32_t pad;
 	uint64_t block; /* written at upload: the target block, for the SIGSYS handler */
 };
 

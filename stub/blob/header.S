@@ -10,7 +10,7 @@
 	.balign	8
 stub_header:
 	.long	0x42555453			/* magic = BPFI_STUB_MAGIC ("STUB") */
-	.long	2				/* version */
+	.long	3				/* version */
 	.long	__stub_end - stub_header	/* size of the image */
 	.long	bpfi_helpers_fill - stub_header	/* helpers_fill */
 	.long	stub_dispatch_entry - stub_header	/* dispatch_entry */
@@ -21,6 +21,8 @@ stub_header:
 	.long	stub_syscall_exit - stub_header	/* syscall_exit */
 	.long	stub_sigsys - stub_header	/* sigsys_handler */
 	.long	stub_sigsys_restorer - stub_header	/* sigsys_restorer */
+	.long	stub_dispatch_push_return - stub_header	/* dispatch_push_return */
+	.long	0				/* pad */
 	.quad	0				/* block: written by the injector at upload */
 
 	.section .note.GNU-stack, "", @progbits
