@@ -14,6 +14,10 @@
  *
  * void stub_sigsys_restorer(void)
  *   The handler's sa_restorer: its rt_sigreturn must come from inside the stub too.
+ *
+ * int64_t stub_int80(const uint64_t *gregs)
+ *   A 32-bit system call (`int $0x80` in a 64-bit process) made again from the stub with the
+ *   caller's registers: eax, ebx, ecx, edx, esi, edi, ebp.
  */
 #define G_R8  0
 #define G_R9  8
@@ -104,5 +108,26 @@ stub_sigsys_restorer:
 	syscall
 	ud2
 	.size	stub_sigsys_restorer, . - stub_sigsys_restorer
+
+	.globl	stub_int80
+	.hidden	stub_int80
+	.type	stub_int80, @function
+stub_int80:
+	push	%rbx
+	push	%rbp
+	mov	%rdi, %r8
+	mov	104(%r8), %eax		/* G_RAX */
+	mov	88(%r8), %ebx		/* G_RBX */
+	mov	112(%r8), %ecx		/* G_RCX */
+	mov	G_RDX(%r8), %edx
+	mov	G_RSI(%r8), %esi
+	mov	G_RDI(%r8), %edi
+	mov	G_RBP(%r8), %ebp
+	int	$0x80
+	movslq	%eax, %rax		/* a 32-bit result, sign-extended as the kernel does */
+	pop	%rbp
+	pop	%rbx
+	ret
+	.size	stub_int80, . - stub_int80
 
 	.section .note.GNU-stack, "", @progbits

@@ -31,6 +31,7 @@ extern const struct bpfi_stub_header stub_header __attribute__((visibility("hidd
 int64_t stub_clone_jump(const uint64_t *gregs, int64_t nr) __attribute__((visibility("hidden")));
 __attribute__((noreturn)) void stub_sigreturn_at(uint64_t rsp)
 	__attribute__((visibility("hidden")));
+int64_t stub_int80(const uint64_t *gregs) __attribute__((visibility("hidden")));
 
 #define SIGSYS_		     31
 #define SIGSYS_BIT	     (1ull << (SIGSYS_ - 1))
@@ -261,15 +262,20 @@ void stub_sigsys(int sig, void *info, void *ucontext)
 		not_dispatched(t);
 		return;
 	}
-	if (!atomic_load_explicit((_Atomic uint32_t *)&t->sc.catch_all.on, memory_order_relaxed) ||
-	    si->arch != AUDIT_ARCH_X86_64_) {
-		/* Detached since this thread was armed (or an int $0x80): no more dispatch for
-		 * it, and the call runs again where it was made, as it would have. */
+	if (!atomic_load_explicit((_Atomic uint32_t *)&t->sc.catch_all.on, memory_order_relaxed)) {
+		/* Detached since this thread was armed: no more dispatch for it, and the call
+		 * runs again where it was made, as it would have. */
 		bpfi_syscall6(BPFI_NR_prctl, PR_SYSCALL_DISPATCH, 0, 0, 0, 0, 0);
 		g[G_RIP] -= 2;
 		return;
 	}
 	atomic_fetch_add_explicit(&t->sc.catch_all.caught, 1, memory_order_relaxed);
+	if (si->arch != AUDIT_ARCH_X86_64_) {
+		/* int $0x80: 32-bit numbers and registers, which no 64-bit event describes; made
+		 * as it was asked, without programs. */
+		g[G_RAX] = (uint64_t)stub_int80(g);
+		return;
+	}
 	rec.args[0] = g[G_RDI];
 	rec.args[1] = g[G_RSI];
 	rec.args[2] = g[G_RDX];
