@@ -267,6 +267,18 @@ static bool is_syscall_tracepoint(const char *sec)
 		!strcmp(ev + 1, "raw_syscalls/sys_exit"));
 }
 
+/* Is @name attached by a -a PROG=... of its own (its section is then only its type)? */
+static bool attached_by_spec(const struct run_args *a, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (unsigned int i = 0; i < a->nr_attach; i++) {
+		if (!strncmp(a->attach[i], name, len) && a->attach[i][len] == '=')
+			return true;
+	}
+	return false;
+}
+
 /* Attaches what libbpf can attach by section name; the runtime records it. */
 static int attach_programs(struct cli_obj *o, struct run_args *a)
 {
@@ -283,7 +295,8 @@ static int attach_programs(struct cli_obj *o, struct run_args *a)
 		const char *sec = bpf_program__section_name(prog);
 		bool named = strchr(sec, '/') != NULL;
 
-		if (!named || !bpf_program__autoload(prog))
+		if (!named || !bpf_program__autoload(prog) ||
+		    attached_by_spec(a, bpf_program__name(prog)))
 			continue;
 		if (strncmp(sec, "uprobe", 6) && strncmp(sec, "uretprobe", 9) &&
 		    !is_syscall_tracepoint(sec)) {

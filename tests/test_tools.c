@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Objects of real tools: the eBPF objects Debian's libbpf-tools binaries carry (their libbpf
+ * skeletons embed them), cut out of the binaries and run by bpfinject unchanged — opensnoop's
+ * syscall tracepoints with perf buffer events, syscount's raw_syscalls counting into hash maps,
+ * gethostlatency's entry and return programs attached with -a. What they report must match
+ * what the command did.
+ */
+#include <check.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+#define EM_BPF_ 247
+
+static char bpfinject[512];
+
+/* The first eBPF ELF object inside @binary, written to @out. false if none (or no binary). */
+static bool extract_object(const char *binary, const char *out)
+{
+	FILE *f = fopen(binary, "rb");
+	unsigned char *data;
+	long size;
+	bool found = false;
+
+	if (!f)
+		return false;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	data = malloc((size_t)size);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_int_eq(fread(data, 1, (size_t)size, f), size);
+	fclose(f);
+	for (long i = 1; i + (long)sizeof(Elf64_Ehdr) < size && !found; i++) {
+		Elf64_Ehdr eh;
+		uint64_t end;
+		FILE *o;
+
+		if (memcmp(data + i, ELFMAG, SELFMAG))
+			continue;
+		memcpy(&eh, data + i, sizeof(eh));
+		if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_BPF_)
+			continue;
+		end = eh.e_shoff + (uint64_t)eh.e_shentsize * eh.e_shnum;
+		ck_assert_uint_le(end, (uint64_t)(size - i));
+		o = fopen(out, "wb");
+		ck_assert_ptr_nonnull(o);
+		ck_assert_uint_eq(fwrite(data + i, 1, end, o), end);
+		fclose(o);
+		found = true;
+	}
+	free(data);
+	return found;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long size;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)size + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)size, f), size);
+	buf[size] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Runs @argv, collects stdout and stderr: the exit code. */
+static int run(char *const argv[], char **ret_out, char **ret_err)
+{
+	char out_path[] = "/tmp/bpfi-tools-out-XXXXXX", err_path[] = "/tmp/bpfi-tools-err-XXXXXX";
+	int out = mkstemp(out_path), err = mkstemp(err_path), status;
+	pid_t pid;
+
+	ck_assert_int_ge(out, 0);
+	ck_assert_int_ge(err, 0);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, 0);
+		dup2(out, 1);
+		dup2(err, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	*ret_out = read_file(out_path);
+	*ret_err = read_file(err_path);
+	close(out);
+	close(err);
+	unlink(out_path);
+	unlink(err_path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The tool's object in a temporary file, or false (and a message) when it is not installed. */
+static bool tool_object(const char *tool, char *path, size_t size)
+{
+	char binary[256];
+	const char *b = getenv("BPFI_BUILD_DIR");
+
+	ck_assert_ptr_nonnull(b);
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", b);
+	snprintf(binary, sizeof(binary), "/usr/sbin/%s", tool);
+	snprintf(path, size, "/tmp/bpfi-tool-%s-%d.bpf.o", tool, (int)getpid());
+	if (!extract_object(binary, path)) {
+		printf("tools: %s has no eBPF object (libbpf-tools not installed?): not tested\n",
+		       binary);
+		return false;
+	}
+	return true;
+}
+
+/* opensnoop's struct event (libbpf-tools 0.26 opensnoop.h). */
+struct opensnoop_event {
+	uint64_t ts;
+	int32_t pid;
+	uint32_t uid;
+	int32_t ret;
+	int32_t flags;
+	uint64_t callers[2];
+	char comm[16];
+	char fname[255];
+};
+
+/* The next {"event":[...]} line of --json output, decoded; NULL at the end. */
+static const char *next_event(const char *at, unsigned char *buf, size_t size, size_t *ret_len)
+{
+	const char *p = strstr(at, "{\"event\":[");
+	size_t n = 0;
+
+	if (!p)
+		return NULL;
+	p += 10;
+	while (*p == '"' && n < size) {
+		buf[n++] = (unsigned char)strtoul(p + 1, (char **)&p, 16);
+		p += (*p == '"') + (p[1] == ',');
+	}
+	*ret_len = n;
+	return p;
+}
+
+/*
+ * opensnoop: `cat FILE MISSING` under bpfinject; its sys_enter/sys_exit_openat programs report
+ * the file opened (a descriptor) and the missing one (-ENOENT), with cat's name and pid.
+ */
+START_TEST(opensnoop_reports_the_opens)
+{
+	char obj[256], file[] = "/tmp/bpfi-tools-file-XXXXXX", missing[64], *out, *err;
+	char *argv[] = { bpfinject, "--json", obj, "--", "/bin/cat", file, missing, NULL };
+	const char *at, *pidp;
+	bool saw_file = false, saw_missing = false;
+	unsigned char buf[512];
+	long pid;
+	size_t len;
+	int fd, rc;
+
+	if (!tool_object("opensnoop", obj, sizeof(obj)))
+		return;
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(missing, sizeof(missing), "%s.missing", file);
+	rc = run(argv, &out, &err);
+	unlink(file);
+	unlink(obj);
+	ck_assert_msg(rc == 1, "cat should fail on the missing file: exit %d; stderr: %s", rc, err);
+	pidp = strstr(err, "probes to process ");
+	ck_assert_msg(pidp, "stderr: %s", err);
+	pid = strtol(pidp + 18, NULL, 10);
+	for (at = out; (at = next_event(at, buf, sizeof(buf), &len));) {
+		struct opensnoop_event ev = { 0 };
+
+		memcpy(&ev, buf, len < sizeof(ev) ? len : sizeof(ev));
+		ev.fname[sizeof(ev.fname) - 1] = '\0';
+		ck_assert_int_eq(ev.pid, pid);
+		ck_assert_str_eq(ev.comm, "cat");
+		if (!strcmp(ev.fname, file)) {
+			ck_assert_int_ge(ev.ret, 3);
+			saw_file = true;
+		}
+		if (!strcmp(ev.fname, missing)) {
+			ck_assert_int_eq(ev.ret, -ENOENT);
+			saw_missing = true;
+		}
+	}
+	ck_assert_msg(saw_file && saw_missing, "stdout: %.2000s", out);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* syscall @nr's count in syscount's `data` map, from --json; -1 if absent. */
+static long syscount_of(const char *json, int nr)
+{
+	const char *data = strstr(json, "{\"name\":\"data\"");
+	char pat[64];
+	const char *at;
+
+	ck_assert_msg(data, "no data map: %s", json);
+	snprintf(pat, sizeof(pat), "{\"key\":%d,\"value\":{\"count\":", nr);
+	at = strstr(data, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+/*
+ * syscount: `cat FILE` copies it, opens it and others, and closes them. With --catch-all, its
+ * reads include glibc's __read_nocancel, so never fewer.
+ */
+START_TEST(syscount_counts_a_command)
+{
+	char obj[256], file[] = "/tmp/bpfi-tools-file-XXXXXX", *out, *err, *out_all, *err_all;
+	char *argv[] = { bpfinject, "--json", obj, "--", "/bin/cat", file, NULL };
+	char *argv_all[] = {
+		bpfinject, "--json", "--catch-all", obj, "--", "/bin/cat", file, NULL
+	};
+	int fd, rc;
+
+	if (!tool_object("syscount", obj, sizeof(obj)))
+		return;
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "hi\n", 3), 3);
+	close(fd);
+	rc = run(argv, &out, &err);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
+	rc = run(argv_all, &out_all, &err_all);
+	unlink(file);
+	unlink(obj);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err_all);
+	ck_assert_msg(strstr(out, "hi\n") == out, "stdout: %s", out);
+	/* into a file (our capture), cat copies with copy_file_range rather than write */
+	ck_assert_int_ge(syscount_of(out, 326 /* copy_file_range */), 1);
+	ck_assert_int_ge(syscount_of(out, 257 /* openat */), 1);
+	ck_assert_int_ge(syscount_of(out, 3 /* close */), 1);
+	ck_assert_int_eq(syscount_of(out_all, 326), syscount_of(out, 326));
+	ck_assert_int_ge(syscount_of(out_all, 0 /* read */), syscount_of(out, 0));
+	free(out);
+	free(err);
+	free(out_all);
+	free(err_all);
+}
+END_TEST
+
+/* gethostlatency: its kprobe-typed programs attached with -a to libc's getaddrinfo. */
+START_TEST(gethostlatency_with_attach_specs)
+{
+	char obj[256], *out, *err;
+	char *argv[] = { bpfinject,
+			 "--json",
+			 "-a",
+			 "handle_entry=libc.so.6:getaddrinfo",
+			 "-a",
+			 "handle_return=libc.so.6:getaddrinfo",
+			 obj,
+			 "--",
+			 "/usr/bin/getent",
+			 "ahosts",
+			 "localhost",
+			 NULL };
+	unsigned char buf[256];
+	uint64_t ns;
+	size_t len;
+	int rc;
+
+	if (!tool_object("gethostlatency", obj, sizeof(obj)))
+		return;
+	rc = run(argv, &out, &err);
+	unlink(obj);
+	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
+	ck_assert_msg(!strstr(err, "warning"), "stderr: %s", err);
+	/* struct event: u64 time, pid, char comm[16], char host[80] */
+	ck_assert_msg(next_event(out, buf, sizeof(buf), &len) && len >= 108, "stdout: %s", out);
+	ck_assert_str_eq((const char *)buf + 12, "getent");
+	ck_assert_str_eq((const char *)buf + 28, "localhost");
+	memcpy(&ns, buf, sizeof(ns));
+	ck_assert_uint_gt(ns, 0); /* the latency */
+	free(out);
+	free(err);
+}
+END_TEST
+
+Suite *tools_suite(void);
+Suite *tools_suite(void)
+{
+	Suite *s = suite_create("tools");
+	TCase *tc = tcase_create("libbpf_tools");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, opensnoop_reports_the_opens);
+	tcase_add_test(tc, syscount_counts_a_command);
+	tcase_add_test(tc, gethostlatency_with_attach_specs);
+	suite_add_tcase(s, tc);
+	return s;
+}
