@@ -162,6 +162,8 @@ int cli__cmd_list(int argc, char **argv);
 
 /* fault.c */
 int cli__cmd_fault(int argc, char **argv);
+/* run.c */
+int cli__cmd_run(int argc, char **argv);
 
 /* printk.c: trace_printk lines as trace_pipe prints them */
 void cli__print_printk(const struct bpfi_printk_line *line, void *cookie);

@@ -4,7 +4,7 @@
  * runtime recorded (libbpf's perf_event_open + LINK_CREATE) becomes a probe in the target,
  * running its program JIT-compiled for that process.
  */
-#include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -124,13 +124,27 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 	return 0;
 }
 
+/* The next loaded program's id after @id, asked of the runtime itself (no libbpf: the shim
+ * carries this file too). */
+static bool next_prog_id(uint32_t id, uint32_t *ret_id)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.start_id = id;
+	if (bpfi_runtime_bpf(BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)))
+		return false;
+	*ret_id = attr.next_id;
+	return true;
+}
+
 /* Every loaded program, so that tail calls find their targets compiled there too. */
 static int add_all_progs(struct inject_ctx *c)
 {
 	uint32_t id = 0;
 	uint64_t fn;
 
-	while (!bpf_prog_get_next_id(id, &id)) {
+	while (next_prog_id(id, &id)) {
 		/* Programs our JIT cannot take stay out; only a tail call to them would fail. */
 		if (prog_code(c, id, &fn) == -ENOMEM)
 			return -ENOMEM;

@@ -61,6 +61,8 @@ static const char usage_text[] =
 	"        [--seed S] [--duration S] [--catch-all] (-p PID... | -- CMD ARGS)\n"
 	"                                fault injection without writing eBPF: the chosen calls\n"
 	"                                fail (or return VAL); prints how many were injected\n"
+	"  run -p PID... -- TOOL [ARGS]  an unmodified eBPF tool (libbpf-tools, a libbpf skeleton\n"
+	"                                program) with its probes in those processes (the shim)\n"
 	"  dump OBJ [-d]                 list the programs (with the load-time check result) and\n"
 	"                                maps of an eBPF object; -d disassembles the programs\n"
 	"  test-run OBJ PROG [options]   run PROG once or --repeat N times through PROG_TEST_RUN,\n"
@@ -192,8 +194,8 @@ int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify)
 /* The attach form starts with -p, a .o file, or an option only it takes. */
 static bool is_attach_command(const char *arg)
 {
-	static const char *const commands[] = { "dump", "test-run", "detach",
-						"list", "fault",    "help" };
+	static const char *const commands[] = { "dump",	 "test-run", "detach", "list",
+						"fault", "run",	     "help" };
 	size_t len = strlen(arg);
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -268,6 +270,8 @@ int main(int argc, char **argv)
 		ret = cli__cmd_list(argc, argv);
 	else if (!strcmp(cmd, "fault"))
 		ret = cli__cmd_fault(argc, argv);
+	else if (!strcmp(cmd, "run"))
+		ret = cli__cmd_run(argc, argv);
 	else if (!strcmp(cmd, "help"))
 		ret = usage(stdout, EXIT_SUCCESS);
 	else {

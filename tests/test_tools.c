@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * Objects of real tools: the eBPF objects Debian's libbpf-tools binaries carry (their libbpf
- * skeletons embed them), cut out of the binaries and run by bpfinject unchanged — opensnoop's
- * syscall tracepoints with perf buffer events, syscount's raw_syscalls counting into hash maps,
- * gethostlatency's entry and return programs attached with -a. What they report must match
- * what the command did.
+ * Real tools. The eBPF objects Debian's libbpf-tools binaries carry (their libbpf skeletons
+ * embed them), cut out and run by bpfinject unchanged — opensnoop's syscall tracepoints with
+ * perf buffer events, syscount's raw_syscalls counting into hash maps, gethostlatency's entry
+ * and return programs attached with -a — and the tools themselves, unmodified, through the
+ * shim (`bpfinject run -p PID -- /usr/sbin/opensnoop`). What they report must match what the
+ * traced process did.
  */
 #include <check.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -298,6 +300,187 @@ START_TEST(gethostlatency_with_attach_specs)
 }
 END_TEST
 
+struct proc {
+	pid_t pid;
+	int to, out, err;
+};
+
+static char *read_all_fd(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	ck_assert_ptr_nonnull(buf);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void spawn(struct proc *p, char *const argv[])
+{
+	int in[2], out[2], err[2];
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	p->pid = fork();
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->to = in[1];
+	p->out = out[0];
+	p->err = err[0];
+}
+
+/*
+ * The tool itself, unmodified: /usr/sbin/opensnoop under `bpfinject run -p PID` (the shim),
+ * its syscall tracepoints running inside a fixture that opens its file N + 1 times per round:
+ * opensnoop prints exactly those opens, with the fixture's pid and name; on Ctrl-C it exits
+ * normally, the fixture carries nothing any more and goes on.
+ */
+START_TEST(opensnoop_unmodified_through_the_shim)
+{
+	char file[] = "/tmp/bpfi-tools-file-XXXXXX", pid[16], line[512], path[600];
+	char *targv[] = { path, file, "3", NULL };
+	char *argv[] = { bpfinject, "run", "-p", pid, "--", "/usr/sbin/opensnoop", NULL };
+	char *largv[] = { bpfinject, "list", NULL };
+	struct proc t, b;
+	int fd, status, seen = 0;
+	char *out, *err;
+
+	if (access("/usr/sbin/opensnoop", X_OK)) {
+		printf("tools: no /usr/sbin/opensnoop (libbpf-tools not installed?): not tested\n");
+		return;
+	}
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", getenv("BPFI_BUILD_DIR"));
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_syscalls", getenv("BPFI_BUILD_DIR"));
+	snprintf(line, sizeof(line), "%s/shim/libbpfinject-shim.so", getenv("BPFI_BUILD_DIR"));
+	if (access(line, R_OK)) {
+		printf("tools: no shim in this build (sanitizers): not tested\n");
+		return;
+	}
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, argv);
+	do /* the shim injects when the tool first waits for events */
+		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 20000) == 0,
+			      "no attach line from the shim");
+	while (!strstr(line, "bpfinject-shim: attached"));
+	ck_assert_int_eq(write(t.to, "r", 1), 1);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	ck_assert_msg(!strncmp(line, "done 3 ok 3", 11), "fixture: %s", line);
+	usleep(500000); /* opensnoop polls its perf buffers every 100 ms */
+	kill(b.pid, SIGINT);
+	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "opensnoop: %#x", status);
+	/* its stdout is a pipe, so buffered until it exits */
+	while (test_read_line(b.out, line, sizeof(line), 1000) == 0) {
+		if (!strstr(line, file))
+			continue;
+		ck_assert_msg(atoi(line) == t.pid && strstr(line, "target_syscall"), "line: %s",
+			      line);
+		seen++;
+	}
+	ck_assert_int_eq(seen, 4); /* the round's N opens, and the one it writes through */
+	/* put back: `list` does not name it, and it goes on */
+	ck_assert_int_eq(run(largv, &out, &err), 0);
+	ck_assert_msg(!strstr(out, pid), "list: %s", out);
+	free(out);
+	free(err);
+	ck_assert_int_eq(write(t.to, "rq", 2), 2);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	ck_assert_msg(!strncmp(line, "done 3 ok 3", 11), "fixture: %s", line);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	ck_assert_int_eq(status, 0);
+	unlink(file);
+	close(t.to);
+	close(t.out);
+	close(t.err);
+	close(b.to);
+	close(b.out);
+	close(b.err);
+}
+END_TEST
+
+/* The count syscount's table prints for @name, -1 if the row is absent. */
+static long table_count(const char *out, const char *name)
+{
+	for (const char *at = out; (at = strstr(at, name)); at++) {
+		if ((at == out || at[-1] == '\n') && at[strlen(name)] == ' ')
+			return strtol(at + strlen(name), NULL, 10);
+	}
+	return -1;
+}
+
+/*
+ * /usr/sbin/syscount -p PID, unmodified, through the shim: its raw_syscalls/sys_exit program
+ * counts the fixture's round exactly (N getpid; N + 1 openat and close, the write's open
+ * included) and prints the table when interrupted.
+ */
+START_TEST(syscount_unmodified_through_the_shim)
+{
+	char file[] = "/tmp/bpfi-tools-file-XXXXXX", pid[16], line[512], path[600];
+	char *targv[] = { path, file, "50", NULL };
+	char *argv[] = { bpfinject, "run", "-p", pid, "--", "/usr/sbin/syscount", "-p", pid, NULL };
+	struct proc t, b;
+	char *out;
+	int fd, status;
+
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", getenv("BPFI_BUILD_DIR"));
+	snprintf(path, sizeof(path), "%s/shim/libbpfinject-shim.so", getenv("BPFI_BUILD_DIR"));
+	if (access("/usr/sbin/syscount", X_OK) || access(path, R_OK)) {
+		printf("tools: no /usr/sbin/syscount or no shim in this build: not tested\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_syscalls", getenv("BPFI_BUILD_DIR"));
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, argv);
+	do
+		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 20000) == 0,
+			      "no attach line from the shim");
+	while (!strstr(line, "bpfinject-shim: attached"));
+	ck_assert_int_eq(write(t.to, "r", 1), 1);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	kill(b.pid, SIGINT);
+	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
+	out = read_all_fd(b.out);
+	ck_assert_msg(table_count(out, "getpid") == 50, "syscount: %s", out);
+	ck_assert_msg(table_count(out, "openat") == 51, "syscount: %s", out);
+	ck_assert_msg(table_count(out, "close") == 51, "syscount: %s", out);
+	free(out);
+	ck_assert_int_eq(write(t.to, "q", 1), 1);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	unlink(file);
+	close(t.to);
+	close(t.out);
+	close(t.err);
+	close(b.to);
+	close(b.out);
+	close(b.err);
+}
+END_TEST
+
 Suite *tools_suite(void);
 Suite *tools_suite(void)
 {
@@ -308,6 +491,8 @@ Suite *tools_suite(void)
 	tcase_add_test(tc, opensnoop_reports_the_opens);
 	tcase_add_test(tc, syscount_counts_a_command);
 	tcase_add_test(tc, gethostlatency_with_attach_specs);
+	tcase_add_test(tc, opensnoop_unmodified_through_the_shim);
+	tcase_add_test(tc, syscount_unmodified_through_the_shim);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The processes an unmodified tool's probes run in (BPFINJECT_PIDS): injected with what the
+ * tool attached through the runtime — by the same code as the bpfinject command's
+ * (cli/inject.c) — whenever the tool waits and its attachments have changed, and put back
+ * when it exits. Messages go to the tool's stderr, one line each, "bpfinject-shim: ...".
+ */
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfinject/injector.h>
+#include <bpfinject/runtime.h>
+
+#include "../cli/cli_internal.h"
+#include "shim_internal.h"
+
+#define MAX_TARGETS 64
+
+static struct {
+	bool on;
+	bool busy; /* inside a sync: the injector's own waits must not start another */
+	pid_t pids[MAX_TARGETS];
+	unsigned int nr;
+	struct cli_target cts[MAX_TARGETS];
+	uint64_t signature; /* of the attachments the targets carry */
+} shim;
+
+/* cli/inject.c reports through this, as in the command. */
+void cli__warn(const char *thing, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bpfinject-shim: warning: %s: ", thing);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void shim__start(void)
+{
+	const char *env = getenv("BPFINJECT_PIDS");
+	struct bpfi_runtime_opts o = { .sz = sizeof(o), .backend = BPFI_JIT_X86_64 };
+	char buf[CLI_REASON_MAX] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	char *end;
+
+	if (!env || !*env)
+		return;
+	for (const char *p = env; *p && shim.nr < MAX_TARGETS; p = end + (*end == ',')) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p || pid <= 0 || (*end && *end != ',')) {
+			fprintf(stderr,
+				"bpfinject-shim: BPFINJECT_PIDS: '%s' is not a list of pids\n",
+				env);
+			exit(2);
+		}
+		shim.pids[shim.nr++] = (pid_t)pid;
+	}
+	if (bpfi_runtime_init(&o, &log)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		fprintf(stderr, "bpfinject-shim: %s\n", buf);
+		exit(2);
+	}
+	shim.on = true;
+}
+
+static int sign_one(const struct bpfi_runtime_attach *a, void *cookie)
+{
+	uint64_t *sig = cookie;
+
+	if (a->enabled)
+		*sig = (*sig ^ ((uint64_t)a->perf_id << 32 | a->prog_id)) * 0x100000001b3ull;
+	return 0;
+}
+
+void shim__sync(void)
+{
+	uint64_t sig = 0xcbf29ce484222325ull;
+
+	if (!shim.on || shim.busy)
+		return;
+	bpfi_runtime_foreach_attach(sign_one, &sig);
+	if (sig == shim.signature)
+		return;
+	shim.busy = true;
+	for (unsigned int i = 0; i < shim.nr; i++) {
+		struct cli_target *ct = &shim.cts[i];
+		char buf[CLI_REASON_MAX] = "";
+		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+		if (ct->t)
+			cli__detach(ct, false, NULL); /* the new set replaces the old one */
+		if (cli__inject(ct, shim.pids[i], NULL, &log)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			fprintf(stderr, "bpfinject-shim: process %d: %s\n", shim.pids[i], buf);
+			ct->t = NULL;
+			continue;
+		}
+		fprintf(stderr, "bpfinject-shim: attached %u probe%s to process %d\n", ct->probes,
+			ct->probes == 1 ? "" : "s", shim.pids[i]);
+	}
+	shim.signature = sig;
+	shim.busy = false;
+}
+
+void shim__stop(void)
+{
+	if (!shim.on)
+		return;
+	for (unsigned int i = 0; i < shim.nr; i++) {
+		char buf[CLI_REASON_MAX] = "";
+		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+		if (!shim.cts[i].t)
+			continue;
+		if (cli__detach(&shim.cts[i], false, &log)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			fprintf(stderr, "bpfinject-shim: process %d: %s\n", shim.pids[i], buf);
+		}
+	}
+	shim.on = false;
+}
+
+/* ".../events/CATEGORY/EVENT/id" of tracefs or debugfs: the built-in id of a syscall event. */
+bool shim__tracepoint_id_text(const char *path, char *text, size_t size)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing/events/",
+					     "/sys/kernel/debug/tracing/events/" };
+	const struct bpfi_syscall *sc;
+	struct bpfi_syscall_ids ids;
+	char event[128];
+	const char *rest = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]) && !rest; i++) {
+		if (!strncmp(path, roots[i], strlen(roots[i])))
+			rest = path + strlen(roots[i]);
+	}
+	len = rest ? strlen(rest) : 0;
+	if (!rest || len < 4 || len - 3 >= sizeof(event) || strcmp(rest + len - 3, "/id"))
+		return false;
+	memcpy(event, rest, len - 3);
+	event[len - 3] = '\0';
+	if (!strcmp(event, "raw_syscalls/sys_enter") || !strcmp(event, "raw_syscalls/sys_exit")) {
+		bpfi_syscall_live_ids(NULL, NULL, &ids, NULL);
+		snprintf(text, size, "%u\n", strstr(event, "exit") ? ids.exit : ids.enter);
+		return true;
+	}
+	if (strncmp(event, "syscalls/", 9) || bpfi_syscall_by_name(event + 9, &sc, NULL) ||
+	    bpfi_syscall_live_ids(sc, NULL, &ids, NULL))
+		return false;
+	snprintf(text, size, "%u\n", !strncmp(event + 9, "sys_exit_", 9) ? ids.exit : ids.enter);
+	return true;
+}
