@@ -4,8 +4,8 @@
  * runtime recorded (libbpf's perf_event_open + LINK_CREATE) becomes a probe in the target,
  * running its program JIT-compiled for that process.
  */
-#include <linux/bpf.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
