@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,27 +305,43 @@ int runtime__epoll_wait(int epfd, void *uevents, int maxevents, int timeout)
 {
 	struct epoll_event *events = uevents;
 	int64_t deadline = timeout > 0 ? now_ms() + timeout : 0;
+	sigset_t all, caller;
+	int r;
 
 	if (maxevents <= 0)
 		return -EINVAL;
 	if (!runtime__rt.active || !sync_epoll(epfd))
 		return sys_epoll_wait(epfd, events, maxevents, timeout);
 
+	if (timeout == 0)
+		return sys_epoll_wait(epfd, events, maxevents, 0);
+	/*
+	 * The kernel's epoll_wait returns EINTR for a signal that comes at any moment of the
+	 * call; ours waits in slices with our own work between them. Signals stay blocked during
+	 * that work and are let in only inside the wait (epoll_pwait with the caller's mask), so
+	 * one that comes then still ends the call with EINTR: tools that wait forever and stop
+	 * on SIGINT (bpftrace) rely on it.
+	 */
+	sigfillset(&all);
+	bpfi_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&caller, 8, 0, 0);
 	for (;;) {
-		int r, slice = EPOLL_SLICE_MS;
+		int slice = EPOLL_SLICE_MS;
 
-		if (timeout == 0)
-			return sys_epoll_wait(epfd, events, maxevents, 0);
 		if (timeout > 0) {
 			int64_t left = deadline - now_ms();
 
-			if (left <= 0)
-				return 0;
+			if (left <= 0) {
+				r = 0;
+				break;
+			}
 			slice = (int)BPFI_MIN(left, (int64_t)EPOLL_SLICE_MS);
 		}
-		r = sys_epoll_wait(epfd, events, maxevents, slice);
+		r = (int)bpfi_syscall6(SYS_epoll_pwait, epfd, (long)events, maxevents, slice,
+				       (long)&caller, 8);
 		if (r != 0)
-			return r;
+			break;
 		sync_epoll(epfd);
 	}
+	bpfi_syscall6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&caller, 0, 8, 0, 0);
+	return r;
 }

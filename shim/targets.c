@@ -69,23 +69,31 @@ void shim__start(void)
 	shim.on = true;
 }
 
+struct signature {
+	uint64_t hash;
+	unsigned int enabled;
+};
+
 static int sign_one(const struct bpfi_runtime_attach *a, void *cookie)
 {
-	uint64_t *sig = cookie;
+	struct signature *sig = cookie;
 
-	if (a->enabled)
-		*sig = (*sig ^ ((uint64_t)a->perf_id << 32 | a->prog_id)) * 0x100000001b3ull;
+	if (a->enabled) {
+		sig->hash =
+			(sig->hash ^ ((uint64_t)a->perf_id << 32 | a->prog_id)) * 0x100000001b3ull;
+		sig->enabled++;
+	}
 	return 0;
 }
 
 void shim__sync(void)
 {
-	uint64_t sig = 0xcbf29ce484222325ull;
+	struct signature sig = { .hash = 0xcbf29ce484222325ull };
 
 	if (!shim.on || shim.busy)
 		return;
 	bpfi_runtime_foreach_attach(sign_one, &sig);
-	if (sig == shim.signature)
+	if (sig.hash == shim.signature)
 		return;
 	shim.busy = true;
 	for (unsigned int i = 0; i < shim.nr; i++) {
@@ -95,6 +103,8 @@ void shim__sync(void)
 
 		if (ct->t)
 			cli__detach(ct, false, NULL); /* the new set replaces the old one */
+		if (!sig.enabled)
+			continue; /* the tool took everything out (it is ending) */
 		if (cli__inject(ct, shim.pids[i], NULL, &log)) {
 			buf[strcspn(buf, "\n")] = '\0';
 			fprintf(stderr, "bpfinject-shim: process %d: %s\n", shim.pids[i], buf);
@@ -104,7 +114,7 @@ void shim__sync(void)
 		fprintf(stderr, "bpfinject-shim: attached %u probe%s to process %d\n", ct->probes,
 			ct->probes == 1 ? "" : "s", shim.pids[i]);
 	}
-	shim.signature = sig;
+	shim.signature = sig.hash;
 	shim.busy = false;
 }
 

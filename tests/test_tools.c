@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -481,6 +482,70 @@ START_TEST(syscount_unmodified_through_the_shim)
 }
 END_TEST
 
+/*
+ * bpftrace, unmodified, through the shim: a uprobe on the fixture's bench() and a syscall
+ * tracepoint filtered on its pid, counted exactly (a round's N getpid and bench's N, one
+ * bench call). bpftrace reads tracepoint formats from tracefs: mounted where distributions
+ * mount it when it is not (as root).
+ */
+START_TEST(bpftrace_unmodified_through_the_shim)
+{
+	char file[] = "/tmp/bpfi-tools-file-XXXXXX", pid[16], line[512], path[600], prog[1024];
+	char *targv[] = { path, file, "50", NULL };
+	char *argv[] = { bpfinject, "run", "-p", pid, "--", "/usr/bin/bpftrace", "-e", prog, NULL };
+	struct proc t, b;
+	char *out;
+	int fd, status;
+
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", getenv("BPFI_BUILD_DIR"));
+	snprintf(path, sizeof(path), "%s/shim/libbpfinject-shim.so", getenv("BPFI_BUILD_DIR"));
+	if (access("/usr/bin/bpftrace", X_OK) || access(path, R_OK)) {
+		printf("tools: no bpftrace or no shim in this build: not tested\n");
+		return;
+	}
+	if (access("/sys/kernel/tracing/events", F_OK) && !geteuid())
+		mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	if (access("/sys/kernel/tracing/events", F_OK)) {
+		printf("tools: no tracefs for bpftrace's tracepoint formats: not tested\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_syscalls", getenv("BPFI_BUILD_DIR"));
+	fd = mkstemp(file);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	snprintf(prog, sizeof(prog),
+		 "uprobe:%s:bench { @bench = count(); } "
+		 "tracepoint:syscalls:sys_enter_getpid /pid == %d/ { @getpid = count(); }",
+		 path, t.pid);
+	spawn(&b, argv);
+	do
+		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 30000) == 0,
+			      "no attach line from the shim");
+	while (!strstr(line, "bpfinject-shim: attached"));
+	ck_assert_int_eq(write(t.to, "rb", 2), 2);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	kill(b.pid, SIGINT);
+	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
+	out = read_all_fd(b.out);
+	ck_assert_msg(strstr(out, "@bench: 1\n") && strstr(out, "@getpid: 100\n"), "bpftrace: %s",
+		      out);
+	free(out);
+	ck_assert_int_eq(write(t.to, "q", 1), 1);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	unlink(file);
+	close(t.to);
+	close(t.out);
+	close(t.err);
+	close(b.to);
+	close(b.out);
+	close(b.err);
+}
+END_TEST
+
 Suite *tools_suite(void);
 Suite *tools_suite(void)
 {
@@ -493,6 +558,7 @@ Suite *tools_suite(void)
 	tcase_add_test(tc, gethostlatency_with_attach_specs);
 	tcase_add_test(tc, opensnoop_unmodified_through_the_shim);
 	tcase_add_test(tc, syscount_unmodified_through_the_shim);
+	tcase_add_test(tc, bpftrace_unmodified_through_the_shim);
 	suite_add_tcase(s, tc);
 	return s;
 }
