@@ -110,9 +110,9 @@ SHIM_EXPORT long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (bpfi_runtime_active() && nr == SYS_bpf)
+	if (nr == SYS_bpf && shim__runtime())
 		return to_libc(bpfi_runtime_bpf((int)a[0], (void *)a[1], (unsigned int)a[2]));
-	if (bpfi_runtime_active() && nr == SYS_perf_event_open)
+	if (nr == SYS_perf_event_open && shim__runtime())
 		return to_libc(bpfi_runtime_perf_event_open((void *)a[0], (pid_t)a[1], (int)a[2],
 							    (int)a[3], (unsigned long)a[4]));
 	return real.syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

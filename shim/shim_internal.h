@@ -6,8 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The runtime up, the targets read from BPFINJECT_PIDS; nothing at all without it. */
+/* The targets read from BPFINJECT_PIDS; nothing at all without it. */
 void shim__start(void);
+/* The runtime, up from the first call that needs it: false when the shim is not on. */
+bool shim__runtime(void);
 /* Every target carries what the tool has attached so far (injected again when that changed). */
 void shim__sync(void);
 /* Every target put back as it was: the tool is exiting. */

@@ -43,9 +43,6 @@ void cli__warn(const char *thing, const char *fmt, ...)
 void shim__start(void)
 {
 	const char *env = getenv("BPFINJECT_PIDS");
-	struct bpfi_runtime_opts o = { .sz = sizeof(o), .backend = BPFI_JIT_X86_64 };
-	char buf[CLI_REASON_MAX] = "";
-	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	char *end;
 
 	if (!env || !*env)
@@ -61,12 +58,27 @@ void shim__start(void)
 		}
 		shim.pids[shim.nr++] = (pid_t)pid;
 	}
+}
+
+/*
+ * The runtime comes up with the tool's first bpf(2) or perf_event_open(2), not at load: a
+ * process that inherits the preload and never asks (a shell the tool runs) pays nothing.
+ */
+bool shim__runtime(void)
+{
+	struct bpfi_runtime_opts o = { .sz = sizeof(o), .backend = BPFI_JIT_X86_64 };
+	char buf[CLI_REASON_MAX] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+
+	if (shim.on || !shim.nr)
+		return shim.on;
 	if (bpfi_runtime_init(&o, &log)) {
 		buf[strcspn(buf, "\n")] = '\0';
 		fprintf(stderr, "bpfinject-shim: %s\n", buf);
 		exit(2);
 	}
 	shim.on = true;
+	return true;
 }
 
 struct signature {
