@@ -16,5 +16,7 @@ void shim__sync(void);
 void shim__stop(void);
 /* The text of a syscall tracepoint's id file under tracefs, from the built-in table. */
 bool shim__tracepoint_id_text(const char *path, char *text, size_t size);
+/* Is @path a syscall tracepoint's format or id file (there or not, the event exists)? */
+bool shim__tracepoint_exists(const char *path);
 
 #endif

@@ -148,33 +148,58 @@ void shim__stop(void)
 	shim.on = false;
 }
 
-/* ".../events/CATEGORY/EVENT/id" of tracefs or debugfs: the built-in id of a syscall event. */
-bool shim__tracepoint_id_text(const char *path, char *text, size_t size)
+/*
+ * "CATEGORY/EVENT" of a path ".../events/CATEGORY/EVENT/@file" under tracefs or debugfs, when
+ * it names a syscall event of the built-in table. @ret_sc: NULL for raw_syscalls.
+ */
+static bool syscall_event_of(const char *path, const char *file, char *event, size_t size,
+			     const struct bpfi_syscall **ret_sc)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing/events/",
 					     "/sys/kernel/debug/tracing/events/" };
-	const struct bpfi_syscall *sc;
-	struct bpfi_syscall_ids ids;
-	char event[128];
+	size_t len, flen = strlen(file);
 	const char *rest = NULL;
-	size_t len;
 
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]) && !rest; i++) {
 		if (!strncmp(path, roots[i], strlen(roots[i])))
 			rest = path + strlen(roots[i]);
 	}
 	len = rest ? strlen(rest) : 0;
-	if (!rest || len < 4 || len - 3 >= sizeof(event) || strcmp(rest + len - 3, "/id"))
+	if (!rest || len <= flen + 1 || len - flen - 1 >= size || strcmp(rest + len - flen, file) ||
+	    rest[len - flen - 1] != '/')
 		return false;
-	memcpy(event, rest, len - 3);
-	event[len - 3] = '\0';
-	if (!strcmp(event, "raw_syscalls/sys_enter") || !strcmp(event, "raw_syscalls/sys_exit")) {
+	memcpy(event, rest, len - flen - 1);
+	event[len - flen - 1] = '\0';
+	*ret_sc = NULL;
+	if (!strcmp(event, "raw_syscalls/sys_enter") || !strcmp(event, "raw_syscalls/sys_exit"))
+		return true;
+	return !strncmp(event, "syscalls/", 9) && !bpfi_syscall_by_name(event + 9, ret_sc, NULL);
+}
+
+bool shim__tracepoint_exists(const char *path)
+{
+	const struct bpfi_syscall *sc;
+	char event[128];
+
+	return syscall_event_of(path, "format", event, sizeof(event), &sc) ||
+	       syscall_event_of(path, "id", event, sizeof(event), &sc);
+}
+
+/* ".../events/CATEGORY/EVENT/id" of tracefs or debugfs: the built-in id of a syscall event. */
+bool shim__tracepoint_id_text(const char *path, char *text, size_t size)
+{
+	const struct bpfi_syscall *sc;
+	struct bpfi_syscall_ids ids;
+	char event[128];
+
+	if (!syscall_event_of(path, "id", event, sizeof(event), &sc))
+		return false;
+	if (!sc) {
 		bpfi_syscall_live_ids(NULL, NULL, &ids, NULL);
 		snprintf(text, size, "%u\n", strstr(event, "exit") ? ids.exit : ids.enter);
 		return true;
 	}
-	if (strncmp(event, "syscalls/", 9) || bpfi_syscall_by_name(event + 9, &sc, NULL) ||
-	    bpfi_syscall_live_ids(sc, NULL, &ids, NULL))
+	if (bpfi_syscall_live_ids(sc, NULL, &ids, NULL))
 		return false;
 	snprintf(text, size, "%u\n", !strncmp(event + 9, "sys_exit_", 9) ? ids.exit : ids.enter);
 	return true;
