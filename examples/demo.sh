@@ -7,7 +7,9 @@
 #     restoring every byte, and the service goes on;
 #  2. the bundled uprobe example checked, disassembled and run in-process through
 #     PROG_TEST_RUN with a struct pt_regs of our choosing, by the JIT and the interpreter;
-#  3. `bpfinject fault` making dd's third write fail with EIO.
+#  3. `bpfinject fault` making dd's third write fail with EIO;
+#  4. an unmodified libbpf-tools binary (syscount) with its probes inside the service, through
+#     the shim (when Debian's libbpf-tools is installed: ./dev installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -107,3 +109,17 @@ show fault --syscall write --errno EIO --after 2 -- dd if=/dev/zero of="$tmp/out
 "$bpfinject" fault --syscall write --errno EIO --after 2 -- dd if=/dev/zero of="$tmp/out" \
 	bs=1k count=5 2>&1 | grep -v 'syscall sites' || true
 echo "dd wrote $(stat -c %s "$tmp/out") bytes of 5120"
+
+if [ -x /usr/sbin/syscount ] && [ -e "$build/shim/libbpfinject-shim.so" ]; then
+	echo
+	echo "== 4. An unmodified libbpf-tools binary, its probes inside the service (the shim)"
+	"$service" 3 >"$tmp/service.log" &
+	service_pid=$!
+	sleep 0.5
+	show run -p "$service_pid" -- timeout -s INT 3 /usr/sbin/syscount -p "$service_pid"
+	"$bpfinject" run -p "$service_pid" -- timeout -s INT 3 /usr/sbin/syscount \
+		-p "$service_pid" 2>&1 | grep -v 'syscall sites' || true
+	kill "$service_pid"
+	wait "$service_pid" 2>/dev/null || true
+	service_pid=
+fi
