@@ -66,7 +66,9 @@ static void *next(const char *name)
 	return fn;
 }
 
-__attribute__((constructor)) static void shim_load(void)
+/* Also from the first interposed call: a library loaded before us may call one from its own
+ * constructor, before ours has run. */
+static void resolve(void)
 {
 	*(void **)&real.syscall = next("syscall");
 	*(void **)&real.ioctl = next("ioctl");
@@ -84,6 +86,17 @@ __attribute__((constructor)) static void shim_load(void)
 	*(void **)&real.select = next("select");
 	*(void **)&real.fopen = next("fopen");
 	*(void **)&real.access = next("access");
+}
+
+static inline void ensure(void)
+{
+	if (__builtin_expect(!real.access, 0))
+		resolve();
+}
+
+__attribute__((constructor)) static void shim_load(void)
+{
+	ensure();
 	shim__start();
 }
 
@@ -108,6 +121,7 @@ SHIM_EXPORT long syscall(long nr, ...)
 	long a[6];
 	va_list ap;
 
+	ensure();
 	va_start(ap, nr);
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
@@ -125,6 +139,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	unsigned long arg;
 	va_list ap;
 
+	ensure();
 	va_start(ap, request);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
@@ -140,6 +155,7 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 			  ? bpfi_runtime_mmap(addr, len, prot, flags, fd, off, &handled)
 			  : NULL;
 
+	ensure();
 	if (!handled)
 		return real.mmap(addr, len, prot, flags, fd, off);
 	if ((unsigned long)p > -4096UL) {
@@ -158,6 +174,7 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	bool handled = false;
 	int err = bpfi_runtime_active() ? bpfi_runtime_munmap(addr, len, &handled) : 0;
 
+	ensure();
 	return handled ? (int)to_libc(err) : real.munmap(addr, len);
 }
 
@@ -166,6 +183,7 @@ SHIM_EXPORT int close(int fd)
 	bool handled = false;
 	int err = bpfi_runtime_active() ? bpfi_runtime_close(fd, &handled) : 0;
 
+	ensure();
 	return handled ? (int)to_libc(err) : real.close(fd);
 }
 
@@ -174,12 +192,14 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 	bool handled = false;
 	int err = bpfi_runtime_active() ? bpfi_runtime_epoll_ctl(epfd, op, fd, event, &handled) : 0;
 
+	ensure();
 	return handled ? (int)to_libc(err) : real.epoll_ctl(epfd, op, fd, event);
 }
 
 /* The tool waits: the moment to bring the targets up to date with what it attached. */
 SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 {
+	ensure();
 	if (!bpfi_runtime_active())
 		return real.epoll_wait(epfd, events, maxevents, timeout);
 	shim__sync();
@@ -188,12 +208,14 @@ SHIM_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int maxevents, 
 
 SHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
+	ensure();
 	shim__sync();
 	return real.poll(fds, n, timeout);
 }
 
 SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
+	ensure();
 	shim__sync();
 	return real.nanosleep(req, rem);
 }
@@ -201,30 +223,35 @@ SHIM_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 SHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req,
 				struct timespec *rem)
 {
+	ensure();
 	shim__sync();
 	return real.clock_nanosleep(clock, flags, req, rem);
 }
 
 SHIM_EXPORT unsigned int sleep(unsigned int seconds)
 {
+	ensure();
 	shim__sync();
 	return real.sleep(seconds);
 }
 
 SHIM_EXPORT int usleep(useconds_t us)
 {
+	ensure();
 	shim__sync();
 	return real.usleep(us);
 }
 
 SHIM_EXPORT int pause(void)
 {
+	ensure();
 	shim__sync();
 	return real.pause();
 }
 
 SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout)
 {
+	ensure();
 	shim__sync();
 	return real.select(n, r, w, e, timeout);
 }
@@ -239,6 +266,7 @@ SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
 	FILE *f = real.fopen(path, mode);
 	char text[32];
 
+	ensure();
 	if (f || !bpfi_runtime_active() || !shim__tracepoint_id_text(path, text, sizeof(text)))
 		return f;
 	return fmemopen(strdup(text), strlen(text), "r");
@@ -252,6 +280,7 @@ SHIM_EXPORT int access(const char *path, int mode)
 {
 	int r = real.access(path, mode);
 
+	ensure();
 	if (r && errno == ENOENT && (mode & W_OK) == 0 && shim__tracepoint_exists(path))
 		return 0;
 	return r;
