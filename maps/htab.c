@@ -15,13 +15,27 @@
 
 /*
  * Element life cycle (see also lock.c):
- *   FREE (on the free stack) --pop--> IN_FLIGHT(tid) --link under bucket lock--> LINKED
+ *   FREE (on the free stack) --claim, pop--> IN_FLIGHT(tid) --link under bucket lock--> LINKED
  *   LINKED --mark IN_FLIGHT(tid), unlink under bucket lock--> IN_FLIGHT(tid) --push--> FREE
- * A writer killed between those steps leaves IN_FLIGHT(dead tid) behind; when the free stack
- * runs dry, htab_reclaim() locks the element's bucket, and either finds it still linked (marks
- * it LINKED again) or returns it to the stack. The state changes to LINKED only after the link
- * store, so an element is never both reachable and free. The few instructions between a pop or
- * push CAS and the state store can still leak one element if the writer dies right there.
+ *
+ * A writer can be SIGKILLed between any two of its stores, so every step keeps the element in
+ * a state that names whoever may be half-way through it:
+ *  - FREE implies "on the free stack": an element becomes FREE only while on the stack, and
+ *    leaves it only claimed.
+ *  - stack_pop() claims the top element (CAS FREE -> IN_FLIGHT(me)) before the head CAS, and
+ *    hands the claim back (FREE) if the head moved on. A claimed element cannot be popped by
+ *    anyone else, so it stays on the stack until its claimant pops it.
+ *  - stack_push() keeps IN_FLIGHT(me) through the head CAS and stores FREE only after it.
+ * So an element on the stack is FREE or in flight for its claimant or pusher, and an element
+ * in flight for a thread that is gone can no longer move on or off the stack until someone
+ * changes its state. Recovery, with the owner's death checked first (lock.c):
+ *  - a popper that finds such an element on top of the stack takes the claim over (CAS from
+ *    the dead tid to its own), as maps__lock_tid() takes a dead holder's lock;
+ *  - reclaim_one(), with the stack seen empty after the death (so the element is not on it),
+ *    locks the element's bucket and marks it LINKED again if it is still linked, else takes
+ *    it (and returns it to the stack, or evicts with it on LRU maps).
+ * The state changes to LINKED only after the link store, so an element is never both
+ * reachable and free. No element is lost, whatever instruction a writer dies at.
  */
 
 static bool is_lru(const struct bpfi_map_hdr *map)
@@ -193,44 +207,115 @@ static struct maps_htab_elem *find_locked(struct bpfi_map_hdr *map, struct maps_
 	return NULL;
 }
 
-static struct maps_htab_elem *stack_pop(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me)
+/*
+ * We hold the claim on @e (index @idx), so it is on the stack and nobody else can pop it: pop
+ * it if it is on top. False when it is not on top any more (something was pushed over it).
+ */
+static bool pop_claimed(struct maps_htab *h, struct maps_htab_elem *e, uint32_t idx, uint64_t *head)
+{
+	do {
+		/* Stable: @e is on the stack since before *head was read, or the tag moved on
+		 * and the CAS fails (ABA-safe). */
+		uint32_t next = atomic_load_explicit(&e->free_next, memory_order_relaxed);
+
+		/* Acquire: pairs with the release CAS in stack_push(), so the pusher's last
+		 * stores to the element are visible before we reuse it. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &h->free_head, head, (((*head >> 32) + 1) << 32) | next,
+			    memory_order_acquire, memory_order_acquire))
+			return true;
+	} while ((uint32_t)*head == idx);
+	return false;
+}
+
+/*
+ * The claim on @e, the element at *head, failed: its state was @st. 1 when we took over a
+ * dead claimant's claim (then @e is on top of the stack and ours to pop), 0 to start over
+ * from the head we reload into *head, -EBUSY when a live claim is not let go (*round counts
+ * the rounds we waited, as in maps__lock_tid()).
+ */
+static long claim_held(struct maps_htab *h, struct maps_htab_elem *e, uint64_t st, uint64_t *head,
+		       uint32_t me, uint32_t *round)
+{
+	uint32_t owner = (uint32_t)(st >> 32);
+	uint64_t now = atomic_load_explicit(&h->free_head, memory_order_acquire);
+	long r;
+
+	if (now != *head) {
+		*head = now; /* stale: @e may not even be on the stack any more */
+		return 0;
+	}
+	/* An unchanged head (tag included) means @e was on top all along, so @st is the state
+	 * of an element on the stack: a claimant before its head CAS or a pusher after its.
+	 * Anything else is a corrupted arena: fail rather than spin. */
+	if ((st & 3) != HTAB_IN_FLIGHT || owner == me)
+		return -BPFI_EBUSY; /* ours: re-entered from a nested program, never wait */
+	r = maps__wait_owner(owner, (*round)++);
+	if (r <= 0)
+		return r;
+	/* Gone: from its death on, @e stays where it is until its state changes. Seen on top
+	 * after the death, it is on the stack when we take it over. Acquire: the dead thread's
+	 * stores are visible (lock.c), and this load stays before the CAS. */
+	*head = atomic_load_explicit(&h->free_head, memory_order_acquire);
+	if ((uint32_t)*head != (uint32_t)now)
+		return 0;
+	return atomic_compare_exchange_strong_explicit(&e->state, &st, HTAB_STATE(me),
+						       memory_order_acquire, memory_order_relaxed);
+}
+
+/* The top free element, IN_FLIGHT(me); NULL with *ret_err 0 when the stack is empty, or
+ * -EBUSY when its top is claimed by a live thread that does not let go. */
+static struct maps_htab_elem *stack_pop(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me,
+					long *ret_err)
 {
 	uint64_t head = atomic_load_explicit(&h->free_head, memory_order_acquire);
+	uint32_t round = 0;
 
 	for (;;) {
 		uint32_t idx = (uint32_t)head;
 		struct maps_htab_elem *e;
-		uint64_t next;
+		uint64_t st = HTAB_FREE;
+		long r;
 
 		if (!idx || idx > map->max_entries)
 			return NULL;
 		e = elem_at(map, h, idx - 1);
-		/* May be stale if another process popped e meanwhile: then the tag has moved
-		 * on and the CAS below fails (ABA-safe). */
-		next = atomic_load_explicit(&e->free_next, memory_order_relaxed);
-		/* Acquire: pairs with the release CAS in stack_push(), so the pusher's last
-		 * stores to the element are visible before we reuse it. */
-		if (atomic_compare_exchange_weak_explicit(
-			    &h->free_head, &head, (((head >> 32) + 1) << 32) | (uint32_t)next,
-			    memory_order_acquire, memory_order_acquire)) {
-			atomic_store_explicit(&e->state, HTAB_STATE(me), memory_order_relaxed);
-			return e;
+		/* Claim it before popping it. Acquire: pairs with the release FREE stores in
+		 * stack_push() and below, so the last owner is done with the element. */
+		if (!atomic_compare_exchange_strong_explicit(&e->state, &st, HTAB_STATE(me),
+							     memory_order_acquire,
+							     memory_order_acquire)) {
+			r = claim_held(h, e, st, &head, me, &round);
+			if (r < 0) {
+				*ret_err = r;
+				return NULL;
+			}
+			if (!r)
+				continue;
 		}
+		if (pop_claimed(h, e, idx, &head))
+			return e;
+		/* Still on the stack, under what was pushed over it: hand the claim back.
+		 * Release: pairs with the acquire claim CAS above. */
+		atomic_store_explicit(&e->state, HTAB_FREE, memory_order_release);
 	}
 }
 
+/* Push @e, which we hold (IN_FLIGHT(me)); it says so until it is on the stack. */
 static void stack_push(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_htab_elem *e)
 {
 	uint32_t idx = elem_index(map, h, e) + 1;
 	uint64_t head = atomic_load_explicit(&h->free_head, memory_order_relaxed);
 
-	atomic_store_explicit(&e->state, HTAB_FREE, memory_order_relaxed);
 	do {
 		atomic_store_explicit(&e->free_next, (uint32_t)head, memory_order_relaxed);
-		/* Release: pairs with the acquire CAS in stack_pop(). */
+		/* Release: pairs with the acquire CAS in pop_claimed(). */
 	} while (!atomic_compare_exchange_weak_explicit(
 		&h->free_head, &head, (((head >> 32) + 1) << 32) | idx, memory_order_release,
 		memory_order_relaxed));
+	/* Now on the stack: FREE lets poppers claim it (until then they wait for us, or take
+	 * over if we die here). Release: pairs with the acquire claim CAS in stack_pop(). */
+	atomic_store_explicit(&e->state, HTAB_FREE, memory_order_release);
 }
 
 /* Unlink @e (found at @link) under its bucket lock and mark it ours. */
@@ -252,18 +337,67 @@ static void htab_link(struct maps_htab_elem *e, _Atomic uint64_t *link, uint64_t
 	atomic_store_explicit(&e->state, HTAB_LINKED, memory_order_relaxed);
 }
 
-/* The clock algorithm over the element array: skip referenced elements once, evict the
- * first unreferenced one. Runs with no bucket lock held, so taking the victim's is safe. */
+enum reclaim_result { RECLAIM_SKIP, RECLAIM_LINKED, RECLAIM_OWNED, RECLAIM_STACK_USED };
+
+/*
+ * @e was seen IN_FLIGHT (@st) for another thread: if that thread is gone, mark @e LINKED again
+ * (still linked: the writer died around a link store) or take it (RECLAIM_OWNED, now
+ * IN_FLIGHT(me), off the stack). Taken only with the stack seen empty after the owner's death:
+ * from then on @e cannot move on or off the stack while its state names the dead owner, so it
+ * is not on it (a popper takes over such an element only from the top of the stack). With
+ * elements on the stack, RECLAIM_STACK_USED: pop those instead. No bucket lock may be held.
+ */
+static enum reclaim_result reclaim_one(struct bpfi_map_hdr *map, struct maps_htab *h,
+				       struct maps_htab_elem *e, uint64_t st, uint32_t me)
+{
+	enum reclaim_result ret = RECLAIM_SKIP;
+	_Atomic uint64_t *link = NULL;
+	struct maps_bucket *b;
+
+	if ((st & 3) != HTAB_IN_FLIGHT || (uint32_t)(st >> 32) == me ||
+	    maps__tid_alive((uint32_t)(st >> 32)))
+		return RECLAIM_SKIP;
+	/* Acquire: keeps this load after the liveness check and before the state CAS. */
+	if ((uint32_t)atomic_load_explicit(&h->free_head, memory_order_acquire))
+		return RECLAIM_STACK_USED;
+	/* The hash is the owner's, written before any link: the bucket @e would be in. */
+	b = bucket_of(map, h, atomic_load_explicit(&e->hash, memory_order_relaxed));
+	if (maps__lock_tid(&b->lock, me))
+		return RECLAIM_SKIP;
+	/* One reclaimer or popper wins the element. Acquire: the dead owner's stores. */
+	if (atomic_compare_exchange_strong_explicit(&e->state, &st, HTAB_STATE(me),
+						    memory_order_acquire, memory_order_relaxed)) {
+		if (find_locked(map, h, b, NULL, 0, e, &link)) {
+			atomic_store_explicit(&e->state, HTAB_LINKED, memory_order_relaxed);
+			ret = RECLAIM_LINKED;
+		} else {
+			ret = RECLAIM_OWNED;
+		}
+	}
+	maps__unlock(&b->lock);
+	return ret;
+}
+
+/*
+ * The clock algorithm over the element array: skip referenced elements once, evict the first
+ * unreferenced one. An element a dead writer held is recovered as the hand passes (LRU maps
+ * rarely run htab_reclaim(): their free stack is empty but eviction succeeds). Runs with no
+ * bucket lock held, so taking the victim's is safe.
+ */
 static struct maps_htab_elem *lru_evict(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me)
 {
 	for (uint32_t tries = 0; tries < 2 * map->max_entries + 2; tries++) {
 		uint64_t i = atomic_fetch_add_explicit(&h->lru_hand, 1, memory_order_relaxed);
 		struct maps_htab_elem *e = elem_at(map, h, (uint32_t)(i % map->max_entries));
+		uint64_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
 		_Atomic uint64_t *link = NULL;
 		struct maps_bucket *b;
 
-		if (atomic_load_explicit(&e->state, memory_order_relaxed) != HTAB_LINKED)
+		if (st != HTAB_LINKED) {
+			if (reclaim_one(map, h, e, st, me) == RECLAIM_OWNED)
+				return e;
 			continue;
+		}
 		if (atomic_load_explicit(&e->ref, memory_order_relaxed)) {
 			atomic_store_explicit(&e->ref, 0, memory_order_relaxed);
 			continue;
@@ -282,50 +416,66 @@ static struct maps_htab_elem *lru_evict(struct bpfi_map_hdr *map, struct maps_ht
 	return NULL;
 }
 
-/* Return elements that dead writers held to the free stack (see the life cycle above). */
-static bool htab_reclaim(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me)
+/*
+ * Recover what dead writers held (see the life cycle above): one element for the caller, the
+ * others back on the stack. They are pushed only at the end, so that the stack stays empty for
+ * reclaim_one() while we scan; if we die meanwhile, they are in flight for us, and recovered.
+ */
+static struct maps_htab_elem *htab_reclaim(struct bpfi_map_hdr *map, struct maps_htab *h,
+					   uint32_t me)
 {
-	bool got = false;
+	struct maps_htab_elem *got = NULL, *e;
+	uint32_t chain = 0; /* the others, linked through free_next (index + 1, 0 ends) */
 
 	for (uint32_t i = 0; i < map->max_entries; i++) {
-		struct maps_htab_elem *e = elem_at(map, h, i);
-		uint64_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
-		_Atomic uint64_t *link = NULL;
-		struct maps_bucket *b;
+		enum reclaim_result r;
 
-		if ((st & 3) != HTAB_IN_FLIGHT || (uint32_t)(st >> 32) == me ||
-		    maps__tid_alive((uint32_t)(st >> 32)))
+		e = elem_at(map, h, i);
+		r = reclaim_one(map, h, e, atomic_load_explicit(&e->state, memory_order_relaxed),
+				me);
+		if (r == RECLAIM_STACK_USED)
+			break; /* freed meanwhile: the caller pops that */
+		if (r != RECLAIM_OWNED)
 			continue;
-		b = bucket_of(map, h, atomic_load_explicit(&e->hash, memory_order_relaxed));
-		if (maps__lock_tid(&b->lock, me))
+		if (!got) {
+			got = e;
 			continue;
-		if (atomic_load_explicit(&e->state, memory_order_relaxed) == st) {
-			if (find_locked(map, h, b, NULL, 0, e, &link)) {
-				atomic_store_explicit(&e->state, HTAB_LINKED, memory_order_relaxed);
-			} else {
-				stack_push(map, h, e);
-				got = true;
-			}
 		}
-		maps__unlock(&b->lock);
+		atomic_store_explicit(&e->free_next, chain, memory_order_relaxed);
+		chain = i + 1;
+	}
+	while (chain) {
+		e = elem_at(map, h, chain - 1);
+		chain = atomic_load_explicit(&e->free_next, memory_order_relaxed);
+		stack_push(map, h, e);
 	}
 	return got;
 }
 
-static struct maps_htab_elem *htab_alloc(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me)
+/* A fresh element, IN_FLIGHT(me); NULL with *ret_err -E2BIG (full) or -EBUSY. */
+static struct maps_htab_elem *htab_alloc(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me,
+					 long *ret_err)
 {
-	struct maps_htab_elem *e = stack_pop(map, h, me);
+	struct maps_htab_elem *e = stack_pop(map, h, me, ret_err);
 
 	if (e)
 		return e;
 	if (is_lru(map)) {
+		/* Also when the stack's top is busy: evicting needs no free element. */
 		e = lru_evict(map, h, me);
-		if (e)
+		if (e) {
+			*ret_err = 0;
 			return e;
+		}
 	}
-	if (htab_reclaim(map, h, me))
-		return stack_pop(map, h, me);
-	return NULL;
+	if (*ret_err)
+		return NULL;
+	e = htab_reclaim(map, h, me);
+	if (!e)
+		e = stack_pop(map, h, me, ret_err);
+	if (!e && !*ret_err)
+		*ret_err = -BPFI_E2BIG;
+	return e;
 }
 
 /* Copy a value in: @cpu >= 0 is the program side (that CPU's copy); -1 the syscall side
@@ -389,6 +539,7 @@ struct htab_op {
 	uint32_t me;
 	struct maps_htab_elem *e; /* the filled new element, NULL once linked */
 	struct maps_htab_elem *old; /* the replaced element, to free after unlocking */
+	long alloc_err; /* why e is NULL: -E2BIG or -EBUSY */
 };
 
 static long htab_update_locked(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_bucket *b,
@@ -408,7 +559,7 @@ static long htab_update_locked(struct bpfi_map_hdr *map, struct maps_htab *h, st
 		return 0;
 	}
 	if (!op->e)
-		return -BPFI_E2BIG;
+		return op->alloc_err ? op->alloc_err : -BPFI_E2BIG;
 	if (old) {
 		/* Replace: readers see the old element or the new one, never neither. */
 		atomic_store_explicit(&old->state, HTAB_STATE(op->me), memory_order_relaxed);
@@ -440,7 +591,7 @@ long maps__htab_update(struct bpfi_map_hdr *map, const void *key, const void *va
 	op.me = me ? me : maps__tid();
 	b = bucket_of(map, h, op.hash);
 	if (!(maps__is_percpu(map->type) && flags == BPFI_EXIST)) {
-		op.e = htab_alloc(map, h, op.me);
+		op.e = htab_alloc(map, h, op.me, &op.alloc_err);
 		if (op.e) {
 			/* Fill the new element before anyone can see it. */
 			atomic_store_explicit(&op.e->hash, op.hash, memory_order_relaxed);

@@ -103,6 +103,24 @@ int maps__lock_tid(_Atomic uint32_t *lock, uint32_t me)
 	}
 }
 
+/*
+ * Round @round of waiting for @owner (not the caller) to let go of something that is not a lock
+ * word (htab.c: a claim on the top free element), with maps__lock_tid()'s schedule: spin, then
+ * yield, ask the kernel every LIVENESS_EVERY rounds. 1: @owner is gone (take over with a CAS
+ * from its tid); 0: wait another round; -EBUSY: it is alive and has not let go in SPIN_LIMIT.
+ */
+int maps__wait_owner(uint32_t owner, uint32_t round)
+{
+	if (round < SPIN_PAUSES) {
+		cpu_relax();
+		return 0;
+	}
+	bpfi_syscall0(BPFI_NR_sched_yield);
+	if (round % LIVENESS_EVERY == 0 && !maps__tid_alive(owner))
+		return 1;
+	return round > SPIN_LIMIT ? -BPFI_EBUSY : 0;
+}
+
 void maps__unlock(_Atomic uint32_t *lock)
 {
 	/* Release: pairs with the acquire CAS in maps__lock(). */

@@ -77,6 +77,7 @@ int maps__lock_tid(_Atomic uint32_t *lock, uint32_t me); /* @me: maps__tid(), if
 void maps__unlock(_Atomic uint32_t *lock);
 uint32_t maps__tid(void);
 bool maps__tid_alive(uint32_t tid);
+int maps__wait_owner(uint32_t owner, uint32_t round); /* 1 gone, 0 wait on, -EBUSY */
 
 /*
  * Hash maps (HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH):
@@ -109,7 +110,8 @@ struct maps_bucket {
 };
 _Static_assert(sizeof(struct maps_bucket) == 16, "bucket layout");
 
-/* Element states: who may touch it. IN_FLIGHT carries the owner's tid in the high half. */
+/* Element states: who may touch it. IN_FLIGHT carries the owner's tid in the high half (on the
+ * free stack: a popper's claim, or a pusher's before it stores FREE; see htab.c). */
 #define HTAB_FREE	0u
 #define HTAB_LINKED	1u
 #define HTAB_IN_FLIGHT	2u
