@@ -786,8 +786,14 @@ static void list_one(pid_t pid, const struct bpfi_target_hdr *b, void *cookie)
 	if (!patched && !sc_patched)
 		return; /* detached earlier: only the unused stub is left */
 	(*(int *)cookie)++;
-	printf("process %d: %u probe site%s patched (%s)\n", pid, patched, patched == 1 ? "" : "s",
-	       b->owner ? "held by bpfinject" : "persisted");
+	/* A holder that died (a killed bpfinject or tool) left them as if persisted. */
+	if (b->owner && kill((pid_t)b->owner, 0) && errno == ESRCH)
+		printf("process %d: %u probe site%s patched (left by process %llu, gone: "
+		       "`bpfinject detach -p %d` removes them)\n",
+		       pid, patched, patched == 1 ? "" : "s", (unsigned long long)b->owner, pid);
+	else
+		printf("process %d: %u probe site%s patched (%s)\n", pid, patched,
+		       patched == 1 ? "" : "s", b->owner ? "held by bpfinject" : "persisted");
 	if (sc_patched)
 		list_syscalls(&b->sc, sc_patched);
 	for (uint32_t i = 0; i < b->nr_maps && i < BPFI_TARGET_MAX_MAPS; i++)
