@@ -662,6 +662,51 @@ START_TEST(persist_list_detach)
 }
 END_TEST
 
+/*
+ * A bpfinject killed while attached (SIGKILL: no detach) leaves the probes in place: `list`
+ * names the holder as gone and says how to remove them, and `detach -p` puts every byte back.
+ */
+START_TEST(killed_holder_listed_then_detached)
+{
+	char pid[16], line[256], *out, *err;
+	char *attach[] = { bpfinject, "-p", pid, obj, "-a", "count_entry=fixture_work", NULL };
+	char *list[] = { bpfinject, "list", NULL };
+	char *detach[] = { bpfinject, "detach", "-p", pid, NULL };
+	uint8_t before[32], after[32];
+	struct proc t, b;
+	uint64_t addr;
+	int status;
+
+	paths();
+	start_target(&t);
+	addr = function_addr(t.pid, "fixture_work");
+	test_read_mem(t.pid, addr, before, sizeof(before));
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	spawn(&b, attach);
+	do
+		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
+	while (!strstr(line, "attached"));
+	kill(b.pid, SIGKILL);
+	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
+	close(b.to);
+	close(b.out);
+	close(b.err);
+	spawn(&b, list);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_msg(strstr(out, pid) && strstr(out, "gone") && strstr(out, "detach -p"),
+		      "list: %s", out);
+	free(out);
+	free(err);
+	spawn(&b, detach);
+	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	free(out);
+	free(err);
+	test_read_mem(t.pid, addr, after, sizeof(after));
+	ck_assert_mem_eq(before, after, sizeof(before));
+	quit_target(&t);
+}
+END_TEST
+
 /* Each error: one line on stderr naming the thing and the reason, a non-zero exit. */
 struct error_case {
 	const char *descr;
@@ -752,6 +797,7 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, signals_in_followed_children_as_without);
 	tcase_add_test(tc, followed_tree_left_running_at_the_end);
 	tcase_add_test(tc, persist_list_detach);
+	tcase_add_test(tc, killed_holder_listed_then_detached);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
 	suite_add_tcase(s, tc);
 	return s;
