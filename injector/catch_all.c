@@ -57,25 +57,6 @@ uint64_t inject__gadget(struct bpfi_target *t, uint64_t back)
 	return t->stub + t->gadgets_off + t->gadgets_used - GADGET_SIZE;
 }
 
-/* A hex signal mask line of /proc/PID[/task/TID]/status ("SigBlk:", "SigCgt:"). */
-static bool status_has_sigsys(const char *path, const char *key)
-{
-	char line[256];
-	unsigned long long mask = 0;
-	size_t klen = strlen(key);
-	FILE *f = fopen(path, "re");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen)) {
-			sscanf(line + klen, "%llx", &mask);
-			break;
-		}
-	}
-	if (f)
-		fclose(f);
-	return mask & SIGSYS_BIT;
-}
-
 /* Is @addr inside a stub some bpfinject mapped there (a SIGSYS action we left earlier)? */
 static bool in_a_stub(pid_t pid, uint64_t addr)
 {
@@ -94,29 +75,6 @@ static bool in_a_stub(pid_t pid, uint64_t addr)
 	return found;
 }
 
-static int check_threads(pid_t pid, struct bpfi_log *log)
-{
-	unsigned int n = 0;
-	pid_t *tids = NULL;
-	char path[96];
-	int err;
-
-	err = injector__list_tasks(pid, &tids, &n);
-	if (err)
-		return bpfi_log_err(log, err, "process %d: cannot list its threads: %s", pid,
-				    strerror(-err));
-	for (unsigned int i = 0; i < n && !err; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tids[i]);
-		if (status_has_sigsys(path, "SigBlk:"))
-			err = bpfi_log_err(
-				log, -EBUSY,
-				"--catch-all: thread %d of process %d blocks SIGSYS, which the catch-all needs",
-				tids[i], pid);
-	}
-	free(tids);
-	return err;
-}
-
 int bpfi_target_catch_all(struct bpfi_target *t, struct bpfi_log *log)
 {
 	struct bpfi_sc_catch_all *c = &t->block->sc.catch_all;
@@ -132,9 +90,7 @@ int bpfi_target_catch_all(struct bpfi_target *t, struct bpfi_log *log)
 	if (!t->stub_hdr.sigsys_handler)
 		return bpfi_log_err(log, -ENOTSUP, "the stub in process %d has no SIGSYS handler",
 				    t->pid);
-	err = check_threads(t->pid, log);
-	if (!err)
-		err = inject__hold_one(t, log);
+	err = inject__hold_one(t, log);
 	if (err)
 		return err;
 	/* The ptrace interface is what arms threads at commit: without it, say so now. */
@@ -191,18 +147,98 @@ uint64_t bpfi_target_catch_all_caught(const struct bpfi_target *t)
 	return atomic_load(&t->block->sc.catch_all.caught);
 }
 
+/* The mask line @key ("SigBlk:", "SigCgt:") of /proc/PID[/task/TID]/status. */
+static uint64_t status_mask(const char *path, const char *key)
+{
+	char line[256];
+	unsigned long long mask = 0;
+	size_t klen = strlen(key);
+	FILE *f = fopen(path, "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen)) {
+			sscanf(line + klen, "%llx", &mask);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return mask;
+}
+
+/*
+ * A SIGSYS forced on a thread that blocks it kills the process, and masks set before the
+ * catch-all was on are still in force when it arms (a thread inside pthread_create() has
+ * every signal blocked for a moment; a handler installed earlier may block all while it
+ * runs). So, every thread held: threads that block SIGSYS now unblock it, and handlers whose
+ * sa_mask holds it lose it (later changes are kept clear of SIGSYS by the stub).
+ */
+static int clear_sigsys_masks(struct bpfi_target *t, struct bpfi_log *log)
+{
+	struct bpfi_sc_catch_all *c = &t->block->sc.catch_all;
+	uint64_t at = t->block_addr + offsetof(struct bpfi_target_hdr, sc.catch_all.scratch);
+	char path[96];
+	uint64_t caught;
+	long args[4], r;
+	int err;
+
+	c->scratch[0] = SIGSYS_BIT;
+	for (unsigned int i = 0; i < t->inj->nr_threads; i++) {
+		const struct inj_thread *th = &t->inj->threads[i];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", t->pid, th->tid);
+		if (th->gone || !(status_mask(path, "SigBlk:") & SIGSYS_BIT))
+			continue;
+		args[0] = SIG_UNBLOCK;
+		args[1] = (long)at;
+		args[2] = 0;
+		args[3] = 8;
+		err = injector__syscall_on(t->inj, th->tid, SYS_rt_sigprocmask, args, 4, &r, log);
+		if (err || r)
+			return bpfi_log_err(
+				log, err ? err : (int)r,
+				"--catch-all: thread %d blocks SIGSYS and cannot unblock it",
+				th->tid);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", t->pid);
+	caught = status_mask(path, "SigCgt:");
+	for (int sig = 1; sig <= 64; sig++) {
+		if (!(caught & (1ull << (sig - 1))) || sig == SIGSYS)
+			continue;
+		args[0] = sig;
+		args[1] = 0;
+		args[2] = (long)(at + 8); /* the current action, into scratch[1..4] */
+		args[3] = 8;
+		err = bpfi_injector_syscall(t->inj, SYS_rt_sigaction, args, 4, &r, log);
+		if (err)
+			return err;
+		if (r || !(c->scratch[4] & SIGSYS_BIT))
+			continue;
+		c->scratch[4] &= ~SIGSYS_BIT;
+		args[1] = (long)(at + 8);
+		args[2] = 0;
+		err = bpfi_injector_syscall(t->inj, SYS_rt_sigaction, args, 4, &r, log);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int inject__catch_all_arm(struct bpfi_target *t, struct bpfi_log *log)
 {
 	struct bpfi_sc_catch_all *c = &t->block->sc.catch_all;
 	struct injector_sud on = { .mode = SUD_ON, .offset = c->region_lo, .len = c->region_len };
 	unsigned int armed = 0;
+	int err;
 
 	if (!t->catch_all || t->catch_all_armed)
 		return 0;
+	err = clear_sigsys_masks(t, log);
+	if (err)
+		return err;
 	atomic_store((_Atomic uint32_t *)&c->on, 1); /* before any thread runs: children arm */
 	for (unsigned int i = 0; i < t->inj->nr_threads; i++) {
 		const struct inj_thread *th = &t->inj->threads[i];
-		int err;
 
 		if (th->gone)
 			continue;

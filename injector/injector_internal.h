@@ -120,6 +120,9 @@ struct injector_sud {
 	uint64_t mode, selector, offset, len;
 };
 int injector__sud_get(pid_t tid, struct injector_sud *cfg);
+/* bpfi_injector_syscall() on thread @tid (held), for calls whose effect is per thread. */
+int injector__syscall_on(struct bpfi_injector *inj, pid_t tid, long nr, const long *args, int nargs,
+			 long *ret, struct bpfi_log *log);
 int injector__sud_set(pid_t tid, const struct injector_sud *cfg);
 
 /* inject_syscalls.c: called by bpfi_target_commit() / bpfi_target_restore() while every

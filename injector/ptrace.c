@@ -103,6 +103,15 @@ static int wait_thread(pid_t tid, int *status, uint64_t deadline, bool leave_exi
 	}
 }
 
+/* The signal @tid is stopped to deliver is a SIGSYS of Syscall User Dispatch. */
+static bool dispatched(pid_t tid)
+{
+	siginfo_t si;
+
+	return !ptrace(PTRACE_GETSIGINFO, tid, 0, &si) && si.si_signo == SIGSYS &&
+	       si.si_code == 2 /* SYS_USER_DISPATCH */;
+}
+
 static bool is_stop_signal(int sig)
 {
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
@@ -147,6 +156,18 @@ int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct
 			th->stopped = true;
 			return bpfi_log_err(log, -ESRCH, "process %d replaced its image (exec)",
 					    inj->pid);
+		}
+		/*
+		 * Syscall User Dispatch's SIGSYS (the catch-all): the call was rolled back and only
+		 * the handler makes it. Held and sent again later it would come with a new
+		 * siginfo, or not at all (a restart in a stop other than its own is not bound to
+		 * inject), and the call would be lost. Delivered now; the interrupt lands after.
+		 */
+		if (!event && WSTOPSIG(status) == SIGSYS && dispatched(th->tid)) {
+			if (ptrace(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 ||
+			    ptrace(PTRACE_CONT, th->tid, 0, (void *)(long)SIGSYS) < 0)
+				return -errno;
+			continue;
 		}
 		/* A signal-delivery-stop: keep the signal for later, let the interrupt land. */
 		if (!event && !th->pending_sig)

@@ -123,6 +123,12 @@ static struct inj_thread *call_thread(struct bpfi_injector *inj)
 int bpfi_injector_syscall(struct bpfi_injector *inj, long nr, const long *args, int nargs,
 			  long *ret, struct bpfi_log *log)
 {
+	return injector__syscall_on(inj, 0, nr, args, nargs, ret, log);
+}
+
+int injector__syscall_on(struct bpfi_injector *inj, pid_t tid, long nr, const long *args, int nargs,
+			 long *ret, struct bpfi_log *log)
+{
 	struct inj_thread *th = call_thread(inj);
 	struct user_regs_struct regs;
 	unsigned long long *argregs[6];
@@ -130,9 +136,15 @@ int bpfi_injector_syscall(struct bpfi_injector *inj, long nr, const long *args, 
 	bool suspended = false;
 	int err;
 
-	if (!th)
-		return bpfi_log_err(log, -ESRCH, "process %d: no thread left to run a system call",
-				    inj->pid);
+	for (unsigned int i = 0; tid && i < inj->nr_threads; i++) {
+		th = &inj->threads[i];
+		if (th->tid == tid)
+			break;
+		th = NULL;
+	}
+	if (!th || th->gone || !th->stopped)
+		return bpfi_log_err(log, -ESRCH, "process %d: no thread %sto run a system call",
+				    inj->pid, tid ? "held " : "left ");
 	if (nargs < 0 || nargs > 6)
 		return bpfi_log_err(log, -EINVAL, "bug: remote system call with %d arguments",
 				    nargs);

@@ -199,6 +199,45 @@ START_TEST(attach_then_detach_leaves_it_working)
 }
 END_TEST
 
+/*
+ * Attach and detach with --catch-all ten times while the process runs its rounds back to back
+ * (threads, forks, vforks, clones and signal handlers coming and going all the while): every
+ * cycle ends cleanly, and the process is never killed by a SIGSYS nobody serves.
+ */
+START_TEST(attach_detach_cycles_while_it_runs)
+{
+	char n[16], pid[16], line[256], *out, *err;
+	char *targv[] = { fixture, n, "spin", NULL };
+	char *argv[] = { bpfinject, "--catch-all", "--json", "--duration", "0.3",
+			 "-p",	    pid,	   obj,	     NULL };
+	struct proc t, b;
+	int rc, status;
+
+	paths();
+	snprintf(n, sizeof(n), "%d", 5);
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	for (int cycle = 0; cycle < 10; cycle++) {
+		spawn(&b, argv);
+		rc = finish(&b, &out, &err);
+		ck_assert_msg(rc == 0, "cycle %d: exit %d; stderr: %s", cycle, rc, err);
+		ck_assert_msg(global(out, "getppids") > 0, "cycle %d: %s", cycle, out);
+		free(out);
+		free(err);
+	}
+	ck_assert_int_eq(write(t.to, "x\n", 2), 2);
+	close(t.to);
+	t.to = -1;
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 10000), 0);
+	ck_assert_msg(!strncmp(line, "rounds ", 7), "target: %s", line);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "target status %#x", status);
+	close(t.out);
+	close(t.err);
+}
+END_TEST
+
 /* A process with a SIGSYS handler of its own: refused in one line, and it goes on unharmed. */
 START_TEST(sigsys_handler_refused)
 {
@@ -272,6 +311,7 @@ Suite *catch_all_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, command_sees_every_call, 0, 3);
 	tcase_add_test(tc, attach_then_detach_leaves_it_working);
+	tcase_add_test(tc, attach_detach_cycles_while_it_runs);
 	tcase_add_test(tc, sigsys_handler_refused);
 	tcase_add_loop_test(tc, spawned_child_reports_its_own_pid, 0, 2);
 	suite_add_tcase(s, tc);

@@ -649,9 +649,9 @@ size_t bpfi_target_syscall_report(const struct bpfi_target *t,
  * the call is made. Costs a signal per such call (see the README); rewritten sites keep their
  * cost. Call before bpfi_target_plan_syscalls(); bpfi_target_commit() arms every thread,
  * children arm themselves, bpfi_target_restore() disarms them. The SIGSYS action stays the
- * stub's after detach (it then acts as the default). Refused, with the reason, for a process
- * that handles or blocks SIGSYS or uses Syscall User Dispatch itself, and on kernels before
- * 6.4. While it is on, rt_sigaction(SIGSYS) in the target fails with EINVAL and masks never
+ * stub's after detach (it then acts as the default). At arming, threads that block SIGSYS
+ * unblock it and handlers' masks lose it. Refused, with the reason, for a process that handles
+ * SIGSYS or uses Syscall User Dispatch itself, and on kernels before 6.4. While it is on, rt_sigaction(SIGSYS) in the target fails with EINVAL and masks never
  * block SIGSYS. @return 0, or a negative errno with one line in @log
  */
 int bpfi_target_catch_all(struct bpfi_target *t, struct bpfi_log *log);

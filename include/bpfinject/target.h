@@ -119,9 +119,10 @@ struct bpfi_sc_catch_all {
 	uint64_t region_lo;
 	uint64_t region_len;
 	_Atomic uint64_t caught; /* system calls that came through SIGSYS */
-	uint64_t act
-		[4]; /* the kernel sigaction installed for SIGSYS (handler, flags, restorer, mask) */
+	/* The kernel sigaction installed for SIGSYS: handler, flags, restorer, mask. */
+	uint64_t act[4];
 	uint64_t old_act[4]; /* the one it replaced */
+	uint64_t scratch[5]; /* arguments of the injector's remote calls at arming */
 };
 
 struct bpfi_sc_table {
