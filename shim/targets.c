@@ -132,8 +132,15 @@ void shim__sync(void)
 
 void shim__stop(void)
 {
-	if (!shim.on)
+	/*
+	 * Busy from here: the restore's own waits (nanosleep, poll) come through our interposers,
+	 * and a sync started from them would detach the very targets being detached. An exit in
+	 * the middle of a sync leaves them as they are (`bpfinject list` shows them, `detach`
+	 * removes them) rather than undo half-done work.
+	 */
+	if (!shim.on || shim.busy)
 		return;
+	shim.busy = true;
 	for (unsigned int i = 0; i < shim.nr; i++) {
 		char buf[CLI_REASON_MAX] = "";
 		struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };

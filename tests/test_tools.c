@@ -389,7 +389,10 @@ START_TEST(opensnoop_unmodified_through_the_shim)
 	usleep(500000); /* opensnoop polls its perf buffers every 100 ms */
 	kill(b.pid, SIGINT);
 	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "opensnoop: %#x", status);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		out = read_all_fd(b.err);
+		ck_abort_msg("opensnoop: status %#x; stderr: %s", status, out);
+	}
 	/* its stdout is a pipe, so buffered until it exits */
 	while (test_read_line(b.out, line, sizeof(line), 1000) == 0) {
 		if (!strstr(line, file))
