@@ -47,6 +47,7 @@ void shim__start(void)
 
 	if (!env || !*env)
 		return;
+	cli__catch_all = getenv("BPFINJECT_CATCH_ALL") != NULL; /* as --catch-all does */
 	for (const char *p = env; *p && shim.nr < MAX_TARGETS; p = end + (*end == ',')) {
 		long pid = strtol(p, &end, 10);
 

@@ -486,6 +486,58 @@ START_TEST(syscount_unmodified_through_the_shim)
 END_TEST
 
 /*
+ * `bpfinject run --catch-all`: syscount sees the system calls a process makes from generated
+ * code, in its threads, children and signal handlers (target_jitsys: 7 situations of N getppid
+ * each, all of them caught through SIGSYS), exactly; without the option, none of them.
+ */
+START_TEST(syscount_with_the_catch_all)
+{
+	char pid[16], line[512], path[600];
+	char *targv[] = { path, "20", NULL };
+	char *argv[] = { bpfinject, "run", "-p", pid, "--catch-all", "--", "/usr/sbin/syscount",
+			 NULL };
+	struct proc t, b;
+	char *out;
+	int status;
+
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", getenv("BPFI_BUILD_DIR"));
+	snprintf(path, sizeof(path), "%s/shim/libbpfinject-shim.so", getenv("BPFI_BUILD_DIR"));
+	if (access("/usr/sbin/syscount", X_OK) || access(path, R_OK)) {
+		printf("tools: no /usr/sbin/syscount or no shim in this build: not tested\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/tests/fixtures/target_jitsys", getenv("BPFI_BUILD_DIR"));
+	spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	/* loop 1: the same without the catch-all (argv without its "--catch-all") */
+	if (_i)
+		memmove(&argv[4], &argv[5], 3 * sizeof(argv[0]));
+	spawn(&b, argv);
+	do
+		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 20000) == 0,
+			      "no attach line from the shim");
+	while (!strstr(line, "bpfinject-shim: attached"));
+	ck_assert_int_eq(write(t.to, "g\n", 2), 2);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 10000), 0);
+	ck_assert_msg(!strcmp(line, "done\n"), "target: %s", line);
+	kill(b.pid, SIGINT);
+	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
+	out = read_all_fd(b.out);
+	ck_assert_msg(table_count(out, "getppid") == (_i ? -1 : 7 * 20), "syscount: %s", out);
+	free(out);
+	close(t.to);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	ck_assert_int_eq(status, 0);
+	close(t.out);
+	close(t.err);
+	close(b.to);
+	close(b.out);
+	close(b.err);
+}
+END_TEST
+
+/*
  * bpftrace, unmodified, through the shim: a uprobe on the fixture's bench() and a syscall
  * tracepoint filtered on its pid, counted exactly (a round's N getpid and bench's N, one
  * bench call). bpftrace reads tracepoint formats from tracefs: mounted where distributions
@@ -562,6 +614,7 @@ Suite *tools_suite(void)
 	tcase_add_test(tc, opensnoop_unmodified_through_the_shim);
 	tcase_add_test(tc, syscount_unmodified_through_the_shim);
 	tcase_add_test(tc, bpftrace_unmodified_through_the_shim);
+	tcase_add_loop_test(tc, syscount_with_the_catch_all, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
