@@ -33,65 +33,6 @@ static void paths(void)
 	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/target_jitsys", b);
 }
 
-struct proc {
-	pid_t pid;
-	int to, out, err;
-};
-
-static void spawn(struct proc *p, char *const argv[])
-{
-	int in[2], out[2], err[2];
-
-	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	p->pid = fork();
-	if (p->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	p->to = in[1];
-	p->out = out[0];
-	p->err = err[0];
-}
-
-static char *read_all(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	ck_assert_ptr_nonnull(buf);
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Closes stdin, collects the output, reaps: the exit code (128 + signal if killed). */
-static int finish(struct proc *p, char **ret_out, char **ret_err)
-{
-	int status;
-
-	if (p->to >= 0)
-		close(p->to);
-	*ret_out = read_all(p->out);
-	*ret_err = read_all(p->err);
-	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
-	close(p->out);
-	close(p->err);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* The value of global @name in bpfinject's --json map dump, -1 if absent. */
 static long global(const char *json, const char *name)
 {
@@ -129,7 +70,7 @@ START_TEST(command_sees_every_call)
 		{ true, "_musl", 7 * CALLS },
 	};
 	char n[16], path[600], *out, *err;
-	struct proc b;
+	struct test_proc b;
 	int rc;
 
 	paths();
@@ -143,10 +84,10 @@ START_TEST(command_sees_every_call)
 		char *argv[] = { bpfinject, "--json", obj, "--", path, n, NULL };
 		char *argv_all[] = { bpfinject, "--catch-all", "--json", obj, "--", path, n, NULL };
 
-		spawn(&b, cases[_i].catch_all ? argv_all : argv);
+		test_spawn(&b, cases[_i].catch_all ? argv_all : argv);
 	}
 	ck_assert_int_eq(write(b.to, "g\n", 2), 2);
-	rc = finish(&b, &out, &err);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
 	ck_assert_msg(strstr(out, "ready\ndone\n"), "stdout: %s", out);
 	ck_assert_msg(global(out, "getppids") == cases[_i].want, "want %ld; stdout: %s",
@@ -168,31 +109,31 @@ START_TEST(attach_then_detach_leaves_it_working)
 	char n[16], pid[16], line[256], *out, *err;
 	char *targv[] = { fixture, n, NULL };
 	char *argv[] = { bpfinject, "--catch-all", "--json", "-p", pid, obj, NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	int rc;
 
 	paths();
 	snprintf(n, sizeof(n), "%d", CALLS);
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	ck_assert_msg(!strcmp(line, "ready\n"), "got '%s'", line);
 	round_of_calls(t.to, t.out); /* before: nothing to see */
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	do
 		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
 	while (!strstr(line, "attached"));
 	round_of_calls(t.to, t.out);
 	round_of_calls(t.to, t.out);
 	kill(b.pid, SIGINT);
-	rc = finish(&b, &out, &err);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
 	ck_assert_msg(global(out, "getppids") == 2 * 7 * CALLS, "stdout: %s", out);
 	free(out);
 	free(err);
 	for (int i = 0; i < 3; i++) /* after: every situation again, unharmed */
 		round_of_calls(t.to, t.out);
-	rc = finish(&t, &out, &err);
+	rc = test_finish(&t, &out, &err);
 	ck_assert_msg(rc == 0, "target exit %d; stderr: %s", rc, err);
 	free(out);
 	free(err);
@@ -210,17 +151,17 @@ START_TEST(attach_detach_cycles_while_it_runs)
 	char *targv[] = { fixture, n, "spin", NULL };
 	char *argv[] = { bpfinject, "--catch-all", "--json", "--duration", "0.3",
 			 "-p",	    pid,	   obj,	     NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	int rc, status;
 
 	paths();
 	snprintf(n, sizeof(n), "%d", 5);
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
 	for (int cycle = 0; cycle < 10; cycle++) {
-		spawn(&b, argv);
-		rc = finish(&b, &out, &err);
+		test_spawn(&b, argv);
+		rc = test_finish(&b, &out, &err);
 		ck_assert_msg(rc == 0, "cycle %d: exit %d; stderr: %s", cycle, rc, err);
 		ck_assert_msg(global(out, "getppids") > 0, "cycle %d: %s", cycle, out);
 		free(out);
@@ -244,23 +185,23 @@ START_TEST(sigsys_handler_refused)
 	char n[16], pid[16], line[256], *out, *err;
 	char *targv[] = { fixture, n, "sigsys", NULL };
 	char *argv[] = { bpfinject, "--catch-all", "-p", pid, obj, NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	int rc;
 
 	paths();
 	snprintf(n, sizeof(n), "%d", CALLS);
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_int_ne(rc, 0);
 	ck_assert_msg(strstr(err, "handles SIGSYS itself") && !strchr(strchr(err, '\n') + 1, '\n'),
 		      "stderr: %s", err);
 	free(out);
 	free(err);
 	round_of_calls(t.to, t.out);
-	rc = finish(&t, &out, &err);
+	rc = test_finish(&t, &out, &err);
 	ck_assert_int_eq(rc, 0);
 	free(out);
 	free(err);
@@ -277,7 +218,7 @@ START_TEST(spawned_child_reports_its_own_pid)
 	char sc[600], file[] = "/tmp/bpfi-ca-XXXXXX", *out, *err, *at;
 	char *argv[] = { bpfinject, "--json", obj, "--", sc, file, NULL };
 	char *argv_all[] = { bpfinject, "--catch-all", "--json", obj, "--", sc, file, NULL };
-	struct proc b;
+	struct test_proc b;
 	long child;
 	int fd, rc;
 
@@ -286,9 +227,9 @@ START_TEST(spawned_child_reports_its_own_pid)
 	fd = mkstemp(file);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	spawn(&b, _i ? argv_all : argv);
+	test_spawn(&b, _i ? argv_all : argv);
 	ck_assert_int_eq(write(b.to, "vq", 2), 2);
-	rc = finish(&b, &out, &err);
+	rc = test_finish(&b, &out, &err);
 	unlink(file);
 	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
 	at = strstr(out, "spawned ");

@@ -35,66 +35,6 @@ static void paths(void)
 	snprintf(fixtures, sizeof(fixtures), "%s/tests/fixtures", b);
 }
 
-struct proc {
-	pid_t pid;
-	int to; /* stdin */
-	int out, err; /* stdout, stderr */
-};
-
-static void spawn(struct proc *p, char *const argv[])
-{
-	int in[2], out[2], err[2];
-
-	/* Close-on-exec: only fds 0-2 reach the child (a descendant that outlives it must not
-	 * keep our pipes open). */
-	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	p->pid = fork();
-	if (p->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	p->to = in[1];
-	p->out = out[0];
-	p->err = err[0];
-}
-
-/* Everything left on @fd until EOF. */
-static char *read_all(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-static int finish(struct proc *p, char **ret_out, char **ret_err)
-{
-	int status;
-
-	close(p->to);
-	*ret_out = read_all(p->out);
-	*ret_err = read_all(p->err);
-	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
-	close(p->out);
-	close(p->err);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* counters[key] from `--json` output: {"key":K,"value":V} in the "counters" map. */
 static long counter(const char *json, int key)
 {
@@ -113,7 +53,7 @@ struct counts {
 	long calls, sum, retsum;
 };
 
-static struct counts pause_target(struct proc *t)
+static struct counts pause_target(struct test_proc *t)
 {
 	struct counts c = { -1, -1, -1 };
 	char line[128];
@@ -141,28 +81,28 @@ static uint64_t function_addr(pid_t pid, const char *func)
 	return addr;
 }
 
-static void start_target_named(struct proc *t, const char *name)
+static void start_target_named(struct test_proc *t, const char *name)
 {
 	char path[600], line[64];
 	char *argv[] = { path, "8", NULL };
 
 	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
 	ck_assert_msg(access(path, X_OK) == 0, "%s is not built (musl-tools missing?)", path);
-	spawn(t, argv);
+	test_spawn(t, argv);
 	ck_assert_int_eq(test_read_line(t->out, line, sizeof(line), 5000), 0);
 }
 
-static void start_target(struct proc *t)
+static void start_target(struct test_proc *t)
 {
 	start_target_named(t, "target_calls");
 }
 
-static void quit_target(struct proc *t)
+static void quit_target(struct test_proc *t)
 {
 	char *out, *err;
 
 	ck_assert_int_eq(write(t->to, "q", 1), 1);
-	ck_assert_int_eq(finish(t, &out, &err), 0);
+	ck_assert_int_eq(test_finish(t, &out, &err), 0);
 	free(out);
 	free(err);
 }
@@ -181,7 +121,7 @@ START_TEST(attach_by_pid_counts_exactly)
 			 "--duration", "4",
 			 "--json",     NULL };
 	uint8_t before[32], after[32];
-	struct proc t, b;
+	struct test_proc t, b;
 	struct counts c0, c1;
 	uint64_t addr;
 
@@ -191,7 +131,7 @@ START_TEST(attach_by_pid_counts_exactly)
 	addr = function_addr(t.pid, "fixture_work");
 	test_read_mem(t.pid, addr, before, sizeof(before));
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	/* 3 probes with glibc; without libc.so (musl, static) its getpid probe is skipped, said
 	 * in a warning first. */
 	for (int i = 0; i < 3 && !attached; i++) {
@@ -205,7 +145,7 @@ START_TEST(attach_by_pid_counts_exactly)
 	ck_assert_int_eq(write(t.to, "g", 1), 1);
 	usleep(500000);
 	c1 = pause_target(&t);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_int_gt(c1.calls - c0.calls, 100);
 	ck_assert_int_eq(counter(out, 0), c1.calls - c0.calls);
 	ck_assert_int_eq(counter(out, 1), c1.sum - c0.sum);
@@ -232,7 +172,7 @@ START_TEST(command_probed_from_main)
 			 target,    "20000",
 			 outfile,   NULL };
 	long calls, sum, retsum;
-	struct proc b;
+	struct test_proc b;
 	FILE *f;
 	int fd;
 
@@ -241,8 +181,8 @@ START_TEST(command_probed_from_main)
 	fd = mkstemp(outfile);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	spawn(&b, argv);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, argv);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	f = fopen(outfile, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
@@ -265,12 +205,12 @@ START_TEST(libc_functions_of_a_debian_program)
 	char libc_obj[600], *out, *err, *mallocs;
 	char *argv[] = { bpfinject, libc_obj, "--event-type", "lookup",	   "--json",
 			 "--",	    "getent", "ahosts",	      "localhost", NULL };
-	struct proc b;
+	struct test_proc b;
 
 	paths();
 	snprintf(libc_obj, sizeof(libc_obj), "%s/e2e_libc.bpf.o", BPFI_TEST_BPF_DIR);
-	spawn(&b, argv);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, argv);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(out, "{\"host\":\"localhost\",\"len\":10}"), "stdout: %s", out);
 	ck_assert_msg(strstr(out, "127.0.0.1"), "getent printed nothing: %s", out);
 	mallocs = strstr(out, "{\"mallocs\":");
@@ -289,13 +229,13 @@ START_TEST(syscall_fault_injection)
 {
 	char fault_obj[600], *out, *err, *failed, *opens;
 	char *argv[] = { bpfinject, fault_obj, "--json", "--", "cat", "/etc/hostname", NULL };
-	struct proc b;
+	struct test_proc b;
 	int rc;
 
 	paths();
 	snprintf(fault_obj, sizeof(fault_obj), "%s/e2e_fault.bpf.o", BPFI_TEST_BPF_DIR);
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 1, "cat exited %d; stderr: %s", rc, err);
 	ck_assert_msg(strstr(err, "cat: write error: Input/output error"), "stderr: %s", err);
 	ck_assert_msg(strstr(err, "syscall sites in libc.so.6 rewritten"), "stderr: %s", err);
@@ -327,7 +267,7 @@ START_TEST(fault_command_fails_the_fourth_write)
 			 "EIO",		 "--after", "3",	 "--",	     "dd",
 			 "if=/dev/zero", of,	    "bs=1k",	 "count=10", NULL };
 	struct stat st;
-	struct proc b;
+	struct test_proc b;
 	int fd, rc;
 
 	paths();
@@ -335,8 +275,8 @@ START_TEST(fault_command_fails_the_fourth_write)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	snprintf(of, sizeof(of), "of=%s", outfile);
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_int_eq(stat(outfile, &st), 0);
 	unlink(outfile);
 	/* dd's own complaint is a write too (to stderr), so it fails as well: the exit status and
@@ -364,7 +304,7 @@ START_TEST(fault_command_reaches_the_scripts_children)
 	long injected = 0, calls = 0;
 	const char *at;
 	struct stat st;
-	struct proc b;
+	struct test_proc b;
 	int rc;
 
 	paths();
@@ -373,8 +313,8 @@ START_TEST(fault_command_reaches_the_scripts_children)
 		 "for i in 0 1 2; do dd if=/dev/zero of=%s/$i bs=1k count=2 status=none; done; "
 		 "exit 0",
 		 dir);
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%d", dir, i);
@@ -403,13 +343,13 @@ START_TEST(target_killed_while_attached)
 	char *argv[] = {
 		bpfinject, "-p", pid, obj, "-a", "count_entry=fixture_work", "--json", NULL
 	};
-	struct proc t, b;
+	struct test_proc t, b;
 	bool attached = false;
 
 	paths();
 	start_target(&t);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	for (int i = 0; i < 3 && !attached; i++) {
 		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
 		attached = strncmp(line, "bpfinject: attached", 19) == 0;
@@ -417,7 +357,7 @@ START_TEST(target_killed_while_attached)
 	ck_assert(attached);
 	kill(t.pid, SIGKILL);
 	waitpid(t.pid, NULL, 0);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(err, "exited"), "stderr: %s", err);
 	ck_assert_msg(strstr(out, "\"name\":\"counters\""), "stdout: %s", out);
 	free(out);
@@ -437,7 +377,7 @@ START_TEST(command_followed_through_exec)
 	char target[600], script[700], spec[700], *out, *err, *at;
 	char *argv[] = { bpfinject, obj,  "-a",	     spec, "--duration", "2",
 			 "--json",  "--", "/bin/sh", "-c", script,	 NULL };
-	struct proc b;
+	struct test_proc b;
 	int pid = 0;
 
 	paths();
@@ -447,8 +387,8 @@ START_TEST(command_followed_through_exec)
 	 * goes nowhere, so that our pipes close when bpfinject exits. */
 	snprintf(script, sizeof(script), "sleep 0.3; exec %s 2 < /dev/zero > /dev/null 2>&1",
 		 target);
-	spawn(&b, argv);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, argv);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	at = strstr(err, "probes to process ");
 	if (at)
 		pid = atoi(at + 18);
@@ -471,7 +411,7 @@ START_TEST(short_lived_exec_children_counted_exactly)
 	char *argv[] = {
 		bpfinject, obj, "-a", spec, "--json", "--", "/bin/sh", "-c", script, NULL
 	};
-	struct proc b;
+	struct test_proc b;
 	int rc;
 
 	paths();
@@ -480,8 +420,8 @@ START_TEST(short_lived_exec_children_counted_exactly)
 	snprintf(script, sizeof(script),
 		 "i=0; while [ $i -lt 20 ]; do %s 50 || exit 1; i=$((i + 1)); done; exit 5",
 		 target);
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 5, "exit %d; stderr: %s", rc, err);
 	ck_assert_int_eq(counter(out, 0), 20 * 50);
 	ck_assert_int_eq(counter(out, 1), 20 * (49 * 50 / 2));
@@ -504,7 +444,7 @@ START_TEST(signals_in_followed_children_as_without)
 		bpfinject, obj, "-a", spec, "--json", "--", "/bin/sh", "-c", script, NULL
 	};
 	char *plain[] = { "/bin/sh", "-c", script, NULL };
-	struct proc b;
+	struct test_proc b;
 	int fd, rc, plain_rc;
 
 	paths();
@@ -518,12 +458,12 @@ START_TEST(signals_in_followed_children_as_without)
 		 "$T spin 10 $F & p=$!; while [ ! -e $F ]; do sleep 0.02; done; "
 		 "kill -STOP $p; sleep 0.5; kill -CONT $p; wait $p; echo spin=$?; rm -f $F; exit 7",
 		 target, flag);
-	spawn(&b, plain);
-	plain_rc = finish(&b, &plain_out, &plain_err);
+	test_spawn(&b, plain);
+	plain_rc = test_finish(&b, &plain_out, &plain_err);
 	ck_assert_msg(plain_rc == 7 && strstr(plain_out, "usr1=0\nterm=143\nspin=0\n"),
 		      "without bpfinject: exit %d: %s", plain_rc, plain_out);
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == plain_rc, "exit %d; stderr: %s", rc, err);
 	/* bpfinject's own output shares the pipe: each line on its own. */
 	ck_assert_msg(strstr(out, "usr1=0\n") && strstr(out, "term=143\n") &&
@@ -567,12 +507,12 @@ START_TEST(followed_tree_left_running_at_the_end)
 	char *argv[] = { bpfinject, obj, "--duration", "1", "--", "/bin/sh", "-c", script, NULL };
 	pid_t pids[3] = { 0 };
 	char *out, *err, *at;
-	struct proc b;
+	struct test_proc b;
 	int n = 0, rc;
 
 	paths();
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	for (at = err; n < 3 && (at = strstr(at, "probes to process ")); at++)
 		pids[n++] = atoi(at + 18);
 	for (at = err; n < 3 && (at = strstr(at, "probe to process ")); at++)
@@ -602,11 +542,11 @@ START_TEST(fault_command_on_a_function_repeats_with_a_seed)
 
 	paths();
 	for (int run = 0; run < 2; run++) {
-		struct proc b;
+		struct test_proc b;
 		int rc;
 
-		spawn(&b, argv);
-		rc = finish(&b, &out[run], &err[run]);
+		test_spawn(&b, argv);
+		rc = test_finish(&b, &out[run], &err[run]);
 		ck_assert_msg(rc == 2 && strstr(err[run], "ls: memory exhausted"), "rc %d: %s", rc,
 			      err[run]);
 		line[run] = strstr(err[run], "bpfinject: injected ");
@@ -629,7 +569,7 @@ START_TEST(persist_list_detach)
 	char *list[] = { bpfinject, "list", NULL };
 	char *detach[] = { bpfinject, "detach", "-p", pid, NULL };
 	uint8_t before[32], after[32];
-	struct proc t, b;
+	struct test_proc t, b;
 	uint64_t addr;
 
 	paths();
@@ -637,22 +577,22 @@ START_TEST(persist_list_detach)
 	addr = function_addr(t.pid, "fixture_work");
 	test_read_mem(t.pid, addr, before, sizeof(before));
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, attach);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, attach);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(err, "--persist"), "stderr: %s", err);
 	free(out);
 	free(err);
 	test_read_mem(t.pid, addr, after, sizeof(after));
 	ck_assert_int_eq(after[0], 0xe9); /* the jump stays */
-	spawn(&b, list);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, list);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(out, pid) && strstr(out, "persisted"), "list: %s", out);
 	ck_assert_msg(strstr(out, "map counters") && strstr(out, "fixture_work+0x0 (target_calls)"),
 		      "list: %s", out);
 	free(out);
 	free(err);
-	spawn(&b, detach);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, detach);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(out, "every patched byte restored"), "detach: %s%s", out, err);
 	free(out);
 	free(err);
@@ -673,7 +613,7 @@ START_TEST(killed_holder_listed_then_detached)
 	char *list[] = { bpfinject, "list", NULL };
 	char *detach[] = { bpfinject, "detach", "-p", pid, NULL };
 	uint8_t before[32], after[32];
-	struct proc t, b;
+	struct test_proc t, b;
 	uint64_t addr;
 	int status;
 
@@ -682,7 +622,7 @@ START_TEST(killed_holder_listed_then_detached)
 	addr = function_addr(t.pid, "fixture_work");
 	test_read_mem(t.pid, addr, before, sizeof(before));
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, attach);
+	test_spawn(&b, attach);
 	do
 		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
 	while (!strstr(line, "attached"));
@@ -691,14 +631,14 @@ START_TEST(killed_holder_listed_then_detached)
 	close(b.to);
 	close(b.out);
 	close(b.err);
-	spawn(&b, list);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, list);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_msg(strstr(out, pid) && strstr(out, "gone") && strstr(out, "detach -p"),
 		      "list: %s", out);
 	free(out);
 	free(err);
-	spawn(&b, detach);
-	ck_assert_int_eq(finish(&b, &out, &err), 0);
+	test_spawn(&b, detach);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	free(out);
 	free(err);
 	test_read_mem(t.pid, addr, after, sizeof(after));
@@ -742,7 +682,7 @@ START_TEST(errors_are_one_line)
 {
 	const struct error_case *c = &errors[_i];
 	char *argv[14] = { bpfinject }, pid[16], dead[16], *out, *err;
-	struct proc t, b;
+	struct test_proc t, b;
 	pid_t d;
 	int n = 1, rc;
 
@@ -762,8 +702,8 @@ START_TEST(errors_are_one_line)
 			    : !strcmp(a, "DEADPID") ? dead
 						    : (char *)a;
 	}
-	spawn(&b, argv);
-	rc = finish(&b, &out, &err);
+	test_spawn(&b, argv);
+	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc != 0, "%s: exit 0", c->descr);
 	ck_assert_msg(strstr(err, c->expect), "%s: stderr was: %s", c->descr, err);
 	ck_assert_msg(strncmp(err, "bpfinject: ", 11) == 0 &&

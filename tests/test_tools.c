@@ -301,50 +301,6 @@ START_TEST(gethostlatency_with_attach_specs)
 }
 END_TEST
 
-struct proc {
-	pid_t pid;
-	int to, out, err;
-};
-
-static char *read_all_fd(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	ck_assert_ptr_nonnull(buf);
-	buf[len] = '\0';
-	return buf;
-}
-
-static void spawn(struct proc *p, char *const argv[])
-{
-	int in[2], out[2], err[2];
-
-	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
-	p->pid = fork();
-	if (p->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	p->to = in[1];
-	p->out = out[0];
-	p->err = err[0];
-}
-
 /*
  * The tool itself, unmodified: /usr/sbin/opensnoop under `bpfinject run -p PID` (the shim),
  * its syscall tracepoints running inside a fixture that opens its file N + 1 times per round:
@@ -357,7 +313,7 @@ START_TEST(opensnoop_unmodified_through_the_shim)
 	char *targv[] = { path, file, "3", NULL };
 	char *argv[] = { bpfinject, "run", "-p", pid, "--", "/usr/sbin/opensnoop", NULL };
 	char *largv[] = { bpfinject, "list", NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	int fd, status, seen = 0;
 	char *out, *err;
 
@@ -375,10 +331,10 @@ START_TEST(opensnoop_unmodified_through_the_shim)
 	fd = mkstemp(file);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	do /* the shim injects when the tool first waits for events */
 		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 20000) == 0,
 			      "no attach line from the shim");
@@ -390,7 +346,7 @@ START_TEST(opensnoop_unmodified_through_the_shim)
 	kill(b.pid, SIGINT);
 	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		out = read_all_fd(b.err);
+		out = test_read_all(b.err);
 		ck_abort_msg("opensnoop: status %#x; stderr: %s", status, out);
 	}
 	/* its stdout is a pipe, so buffered until it exits */
@@ -442,7 +398,7 @@ START_TEST(syscount_unmodified_through_the_shim)
 	char file[] = "/tmp/bpfi-tools-file-XXXXXX", pid[16], line[512], path[600];
 	char *targv[] = { path, file, "50", NULL };
 	char *argv[] = { bpfinject, "run", "-p", pid, "--", "/usr/sbin/syscount", "-p", pid, NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	char *out;
 	int fd, status;
 
@@ -456,10 +412,10 @@ START_TEST(syscount_unmodified_through_the_shim)
 	fd = mkstemp(file);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	do
 		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 20000) == 0,
 			      "no attach line from the shim");
@@ -468,7 +424,7 @@ START_TEST(syscount_unmodified_through_the_shim)
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	kill(b.pid, SIGINT);
 	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
-	out = read_all_fd(b.out);
+	out = test_read_all(b.out);
 	ck_assert_msg(table_count(out, "getpid") == 50, "syscount: %s", out);
 	ck_assert_msg(table_count(out, "openat") == 51, "syscount: %s", out);
 	ck_assert_msg(table_count(out, "close") == 51, "syscount: %s", out);
@@ -496,7 +452,7 @@ START_TEST(syscount_with_the_catch_all)
 	char *targv[] = { path, "20", NULL };
 	char *argv[] = { bpfinject, "run", "-p", pid, "--catch-all", "--", "/usr/sbin/syscount",
 			 NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	char *out;
 	int status;
 
@@ -507,13 +463,13 @@ START_TEST(syscount_with_the_catch_all)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/tests/fixtures/target_jitsys", getenv("BPFI_BUILD_DIR"));
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
 	/* loop 1: the same without the catch-all (argv without its "--catch-all") */
 	if (_i)
 		memmove(&argv[4], &argv[5], 3 * sizeof(argv[0]));
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	do
 		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 20000) == 0,
 			      "no attach line from the shim");
@@ -523,7 +479,7 @@ START_TEST(syscount_with_the_catch_all)
 	ck_assert_msg(!strcmp(line, "done\n"), "target: %s", line);
 	kill(b.pid, SIGINT);
 	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
-	out = read_all_fd(b.out);
+	out = test_read_all(b.out);
 	ck_assert_msg(table_count(out, "getppid") == (_i ? -1 : 7 * 20), "syscount: %s", out);
 	free(out);
 	close(t.to);
@@ -548,7 +504,7 @@ START_TEST(bpftrace_unmodified_through_the_shim)
 	char file[] = "/tmp/bpfi-tools-file-XXXXXX", pid[16], line[512], path[600], prog[1024];
 	char *targv[] = { path, file, "50", NULL };
 	char *argv[] = { bpfinject, "run", "-p", pid, "--", "/usr/bin/bpftrace", "-e", prog, NULL };
-	struct proc t, b;
+	struct test_proc t, b;
 	char *out;
 	int fd, status;
 
@@ -568,14 +524,14 @@ START_TEST(bpftrace_unmodified_through_the_shim)
 	fd = mkstemp(file);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	spawn(&t, targv);
+	test_spawn(&t, targv);
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
 	snprintf(prog, sizeof(prog),
 		 "uprobe:%s:bench { @bench = count(); } "
 		 "tracepoint:syscalls:sys_enter_getpid /pid == %d/ { @getpid = count(); }",
 		 path, t.pid);
-	spawn(&b, argv);
+	test_spawn(&b, argv);
 	do
 		ck_assert_msg(test_read_line(b.err, line, sizeof(line), 30000) == 0,
 			      "no attach line from the shim");
@@ -585,7 +541,7 @@ START_TEST(bpftrace_unmodified_through_the_shim)
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	kill(b.pid, SIGINT);
 	ck_assert_int_eq(waitpid(b.pid, &status, 0), b.pid);
-	out = read_all_fd(b.out);
+	out = test_read_all(b.out);
 	ck_assert_msg(strstr(out, "@bench: 1\n") && strstr(out, "@getpid: 100\n"), "bpftrace: %s",
 		      out);
 	free(out);

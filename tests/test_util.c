@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int test_read_line(int fd, char *buf, size_t size, int timeout_ms)
@@ -59,4 +61,57 @@ void test_patch_text(uintptr_t at, const void *bytes, size_t n)
 	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
 	memcpy((void *)at, bytes, n);
 	ck_assert_int_eq(mprotect((void *)page, 8192, PROT_READ | PROT_EXEC), 0);
+}
+
+void test_spawn(struct test_proc *p, char *const argv[])
+{
+	int in[2], out[2], err[2];
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(err, O_CLOEXEC), 0);
+	p->pid = fork();
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->to = in[1];
+	p->out = out[0];
+	p->err = err[0];
+}
+
+char *test_read_all(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	ck_assert_ptr_nonnull(buf);
+	buf[len] = '\0';
+	return buf;
+}
+
+int test_finish(struct test_proc *p, char **ret_out, char **ret_err)
+{
+	int status;
+
+	if (p->to >= 0)
+		close(p->to);
+	*ret_out = test_read_all(p->out);
+	*ret_err = test_read_all(p->err);
+	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	close(p->out);
+	close(p->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Small helpers the process-level tests share: lines from a child, a process's memory, and
- * code pages of this test process patched in place. They assert with Check on failure. */
+/*
+ * Small helpers the process-level tests share: children on pipes, lines from them, a
+ * process's memory, and code pages of this test process patched in place. They assert with
+ * Check on failure.
+ */
 #ifndef BPFI_TESTS_TEST_UTIL_H
 #define BPFI_TESTS_TEST_UTIL_H
 
@@ -19,5 +22,20 @@ uint8_t *test_map_near(uintptr_t addr, size_t len);
 
 /* Writes @n bytes over this process's code at @at (made writable for the moment). */
 void test_patch_text(uintptr_t at, const void *bytes, size_t n);
+
+/* A child whose stdin (@to), stdout (@out) and stderr (@err) are pipes of ours. */
+struct test_proc {
+	pid_t pid;
+	int to, out, err;
+};
+
+/* Starts @argv[0] with @argv. Our ends are close-on-exec: only fds 0-2 reach the child (a
+ * descendant that outlives it must not keep our pipes open). */
+void test_spawn(struct test_proc *p, char *const argv[]);
+/* Everything left on @fd until EOF, NUL-terminated (free it). */
+char *test_read_all(int fd);
+/* Closes its stdin (unless @p->to is -1), collects its output, reaps it: the exit code, or
+ * 128 + the signal that killed it. */
+int test_finish(struct test_proc *p, char **ret_out, char **ret_err);
 
 #endif
