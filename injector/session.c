@@ -66,6 +66,14 @@ static int explain_eperm(pid_t pid, struct bpfi_log *log)
 		pid);
 }
 
+/* Is thread @tid gone or on its way out (a zombie, dead)? */
+static bool exiting(pid_t tid)
+{
+	char state = injector__proc_state(tid);
+
+	return !state || state == 'Z' || state == 'X' || state == 'x';
+}
+
 /* Seizes every thread not yet held, until a scan of /proc/PID/task finds none new. */
 static int seize_all(struct bpfi_injector *inj, struct bpfi_log *log)
 {
@@ -81,6 +89,9 @@ static int seize_all(struct bpfi_injector *inj, struct bpfi_log *log)
 			if (find_thread(inj, tids[i]))
 				continue;
 			err = grab(inj, tids[i], log);
+			/* The kernel refuses a thread that is exiting with EPERM, not ESRCH. */
+			if (err == -EPERM && tids[i] != inj->pid && exiting(tids[i]))
+				err = -ESRCH;
 			if (err == -ESRCH) { /* exited meanwhile: nothing to hold */
 				err = 0;
 				continue;
