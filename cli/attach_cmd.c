@@ -475,6 +475,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{ "event-type", required_argument, NULL, 'e' },
 		{ "attach", required_argument, NULL, 'a' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "verify", required_argument, NULL, 'K' },
 		{ "catch-all", no_argument, NULL, 'C' },
 		{ 0 },
 	};
@@ -516,6 +517,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'N':
 			a->no_verify = true;
+			break;
+		case 'K':
+			if (cli__parse_verify(optarg))
+				return EXIT_FAILURE;
 			break;
 		case 'C':
 			cli__catch_all = true;

@@ -17,6 +17,7 @@
 
 #include <bpfinject/insn.h>
 #include <bpfinject/jit.h>
+#include <bpfinject/runtime.h>
 
 #include "common/compiler.h"
 
@@ -59,6 +60,10 @@ const char *cli__libbpf_prog_warning(void);
 const struct cli_map_name *cli__libbpf_created_maps(size_t *ret_n);
 void cli__libbpf_clear(void);
 int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify);
+/* --verify ours|kernel|both, for every command that loads programs; 0 or an error printed */
+extern enum bpfi_verify_mode cli__verify_mode;
+int cli__parse_verify(const char *s);
+const char *cli__verify_mode_str(void);
 int cli__parse_backend(const char *s, enum bpfi_jit_backend *ret_backend);
 
 /* object.c */

@@ -9,7 +9,8 @@
 
 #include "cli_internal.h"
 
-static const char dump_usage[] = "usage: bpfinject dump OBJ [-d] [--backend jit|interp]\n";
+static const char dump_usage[] =
+	"usage: bpfinject dump OBJ [-d] [--backend jit|interp] [--verify ours|kernel|both]\n";
 
 /* A C spelling of BTF type @id ("__u64", "struct arg_stat", "char[16]") for the map table. */
 static void type_name(const struct btf *btf, uint32_t id, char *buf, size_t size)
@@ -78,7 +79,9 @@ static void prog_widths(const struct cli_obj *o, struct prog_cols *w)
 
 static void print_progs(const struct cli_obj *o, bool no_verify)
 {
-	const char *ok = no_verify ? "not checked (--no-verify)" : "ok";
+	static const char *const oks[] = { "ok", "ok (the kernel's check)",
+					   "ok (ours and the kernel's)" };
+	const char *ok = no_verify ? "not checked (--no-verify)" : oks[cli__verify_mode];
 	struct bpf_program *prog;
 	struct prog_cols w;
 
@@ -165,6 +168,7 @@ int cli__cmd_dump(int argc, char **argv)
 		{ "disasm", no_argument, NULL, 'd' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "verify", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -188,6 +192,10 @@ int cli__cmd_dump(int argc, char **argv)
 			break;
 		case 'N':
 			no_verify = true;
+			break;
+		case 'K':
+			if (cli__parse_verify(optarg))
+				return EXIT_FAILURE;
 			break;
 		case 'v':
 			arg_verbose++;

@@ -52,6 +52,8 @@ static const char usage_text[] =
 	"      --event-type STRUCT       print ring/perf buffer records as this BTF struct\n"
 	"      --json                    JSON output\n"
 	"      --no-verify               skip the load-time check (unsafe)\n"
+	"      --verify ours|kernel|both whose check a program must pass (default ours; kernel\n"
+	"                                and both load it into the running kernel too: root)\n"
 	"\n"
 	"commands:\n"
 	"  detach -p PID                 remove programs left with --persist\n"
@@ -61,7 +63,7 @@ static const char usage_text[] =
 	"        [--seed S] [--duration S] [--catch-all] (-p PID... | -- CMD ARGS)\n"
 	"                                fault injection without writing eBPF: the chosen calls\n"
 	"                                fail (or return VAL); prints how many were injected\n"
-	"  run -p PID... [--catch-all] -- TOOL [ARGS]\n"
+	"  run -p PID... [--catch-all] [--verify MODE] -- TOOL [ARGS]\n"
 	"                                an unmodified eBPF tool (libbpf-tools, a libbpf skeleton\n"
 	"                                program) with its probes in those processes (the shim)\n"
 	"  dump OBJ [-d]                 list the programs (with the load-time check result) and\n"
@@ -74,6 +76,7 @@ static const char usage_text[] =
 	"      --json                    JSON output\n"
 	"      --backend jit|interp      how the program runs (default jit)\n"
 	"      --no-verify               skip the load-time check (unsafe)\n"
+	"      --verify ours|kernel|both whose check (dump, test-run and run take it too)\n"
 	"\n"
 	"options:\n"
 	"  -v, --verbose                 show libbpf's messages (twice: debug messages too)\n"
@@ -170,24 +173,51 @@ int cli__parse_backend(const char *s, enum bpfi_jit_backend *ret_backend)
 	return 0;
 }
 
+enum bpfi_verify_mode cli__verify_mode = BPFI_VERIFY_OURS;
+
+int cli__parse_verify(const char *s)
+{
+	if (!strcmp(s, "ours"))
+		cli__verify_mode = BPFI_VERIFY_OURS;
+	else if (!strcmp(s, "kernel"))
+		cli__verify_mode = BPFI_VERIFY_KERNEL;
+	else if (!strcmp(s, "both"))
+		cli__verify_mode = BPFI_VERIFY_BOTH;
+	else
+		return cli__err("--verify", "'%s': expected ours, kernel or both", s);
+	return 0;
+}
+
+const char *cli__verify_mode_str(void)
+{
+	static const char *const names[] = { "ours", "kernel", "both" };
+
+	return names[cli__verify_mode];
+}
+
 int cli__runtime_start(enum bpfi_jit_backend backend, bool no_verify)
 {
 	struct bpfi_runtime_opts opts = {
 		.sz = sizeof(opts),
 		.backend = backend,
 		.no_verify = no_verify,
+		.verify = cli__verify_mode,
 	};
 	char buf[CLI_REASON_MAX] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	int err;
 
+	if (no_verify && cli__verify_mode != BPFI_VERIFY_OURS)
+		return cli__err("--no-verify", "cannot be combined with --verify %s",
+				cli__verify_mode_str());
 	if (no_verify)
 		cli__warn("--no-verify",
 			  "programs run without the load-time check: a bad program can crash");
 	err = bpfi_runtime_init(&opts, &log);
 	if (err) {
 		buf[strcspn(buf, "\n")] = '\0';
-		return cli__err("runtime", "%s", buf[0] ? buf : strerror(-err));
+		return cli__err(cli__verify_mode != BPFI_VERIFY_OURS ? "--verify" : "runtime", "%s",
+				buf[0] ? buf : strerror(-err));
 	}
 	return 0;
 }
@@ -208,7 +238,8 @@ static bool is_attach_command(const char *arg)
 		       !strncmp(arg, "--attach", 8) || !strncmp(arg, "--duration", 10) ||
 		       !strcmp(arg, "--persist") || !strcmp(arg, "--catch-all") ||
 		       !strcmp(arg, "--json") || !strncmp(arg, "--event-type", 12) ||
-		       !strcmp(arg, "--no-verify") || !strcmp(arg, "-d");
+		       !strcmp(arg, "--no-verify") || !strncmp(arg, "--verify", 8) ||
+		       !strcmp(arg, "-d");
 	return len > 2 && !strcmp(arg + len - 2, ".o");
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * `bpfinject run -p PID... [--catch-all] -- TOOL ARGS`: an unmodified eBPF tool (a libbpf-tools
+ * `bpfinject run -p PID... [--catch-all] [--verify MODE] -- TOOL ARGS`: an unmodified eBPF tool (a libbpf-tools
  * binary, a libbpf skeleton program) with its probes in the given processes instead of the
  * kernel. It execs TOOL with the shim preloaded (shim/, DESIGN.md D1) and the targets in
  * BPFINJECT_PIDS (BPFINJECT_CATCH_ALL: syscall tracepoints with the catch-all); the tool runs as
@@ -48,6 +48,7 @@ int cli__cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "catch-all", no_argument, NULL, 'C' },
+		{ "verify", required_argument, NULL, 'K' },
 		{ 0 },
 	};
 	char shim[PATH_MAX], list[MAX_PIDS * 12] = "", *preload;
@@ -67,13 +68,22 @@ int cli__cmd_run(int argc, char **argv)
 			setenv("BPFINJECT_CATCH_ALL", "1", 1);
 			continue;
 		}
+		if (c == 'K') {
+			/* checked here, so that a typo is one line before the tool starts */
+			if (cli__parse_verify(optarg))
+				return EXIT_FAILURE;
+			setenv("BPFINJECT_VERIFY", optarg, 1);
+			continue;
+		}
 		if (c != 'p')
 			return 2;
 		if (cli__parse_pid(optarg, pids, &nr, MAX_PIDS))
 			return EXIT_FAILURE;
 	}
 	if (dashdash == argc || dashdash + 1 == argc)
-		return cli__err("usage", "bpfinject run -p PID... [--catch-all] -- TOOL [ARGS]");
+		return cli__err(
+			"usage",
+			"bpfinject run -p PID... [--catch-all] [--verify MODE] -- TOOL [ARGS]");
 	if (!nr)
 		return cli__err(argv[dashdash + 1], "no target: give -p PID");
 	if (find_shim(shim, sizeof(shim)))

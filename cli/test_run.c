@@ -22,7 +22,8 @@
 
 static const char test_run_usage[] =
 	"usage: bpfinject test-run OBJ PROG [--ctx-in FILE] [--repeat N] [--json]\n"
-	"                          [--backend jit|interp] [--no-verify]\n";
+	"                          [--backend jit|interp] [--no-verify]\n"
+	"                          [--verify ours|kernel|both]\n";
 
 struct test_run_args {
 	const char *path, *prog, *ctx_file;
@@ -53,6 +54,7 @@ static int parse_args(int argc, char **argv, struct test_run_args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "no-verify", no_argument, NULL, 'N' },
+		{ "verify", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -81,6 +83,10 @@ static int parse_args(int argc, char **argv, struct test_run_args *a)
 			break;
 		case 'N':
 			a->no_verify = true;
+			break;
+		case 'K':
+			if (cli__parse_verify(optarg))
+				return EXIT_FAILURE;
 			break;
 		case 'v':
 			arg_verbose++;

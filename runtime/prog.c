@@ -333,6 +333,28 @@ static int check_load_attr(const union bpf_attr *attr)
 	return 0;
 }
 
+/* The kernel's verdict on the program as the check saw it (map references resolved to fds). */
+static int kernel_check(struct load_ctx *ctx, const struct bpf_insn *insns, uint32_t cnt)
+{
+	struct rt_obj **objs = calloc(ctx->nr_maps ? ctx->nr_maps : 1, sizeof(*objs));
+	int *fds = calloc(ctx->nr_maps ? ctx->nr_maps : 1, sizeof(*fds));
+	int err;
+
+	if (!objs || !fds) {
+		free(objs);
+		free(fds);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < ctx->nr_maps; i++) {
+		objs[i] = ctx->maps[i].obj;
+		fds[i] = ctx->maps[i].fd;
+	}
+	err = runtime__kernel_check(ctx->attr, insns, cnt, objs, fds, ctx->nr_maps, ctx->log);
+	free(objs);
+	free(fds);
+	return err;
+}
+
 /* Check, relocate, compile: fills @prog from @attr. The caller frees @prog on failure. */
 static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_log *log)
 {
@@ -345,22 +367,25 @@ static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_lo
 		.cookie = &ctx,
 	};
 	size_t bytes = (size_t)attr->insn_cnt * sizeof(struct bpf_insn);
+	bool ours = !rt->opts.no_verify && rt->opts.verify != BPFI_VERIFY_KERNEL;
 	uint8_t *live = NULL;
 	int err;
 
 	prog->insn_cnt = attr->insn_cnt;
 	prog->insns = malloc(bytes);
 	prog->xlated = malloc(bytes);
-	if (!rt->opts.no_verify)
+	if (ours)
 		live = vopts.insn_live = calloc(attr->insn_cnt, 1);
-	if (!prog->insns || !prog->xlated || (!rt->opts.no_verify && !live)) {
+	if (!prog->insns || !prog->xlated || (ours && !live)) {
 		free(live);
 		return -ENOMEM;
 	}
 	memcpy(prog->xlated, U64_PTR(attr->insns), bytes);
 	err = resolve_maps(&ctx, prog->xlated, prog->insn_cnt);
-	if (!err && !rt->opts.no_verify)
+	if (!err && ours)
 		err = bpfi_verifier_check(prog->xlated, prog->insn_cnt, &vopts, log);
+	if (!err && rt->opts.verify != BPFI_VERIFY_OURS)
+		err = kernel_check(&ctx, prog->xlated, prog->insn_cnt);
 	if (!err)
 		err = hold_maps(prog, &ctx);
 	if (!err) {

@@ -107,6 +107,17 @@ int bpfi_runtime_init(const struct bpfi_runtime_opts *opts, struct bpfi_log *log
 				   (int)rt->opts.backend);
 		goto out;
 	}
+	if (rt->opts.verify > BPFI_VERIFY_BOTH) {
+		err = bpfi_log_err(log, -EINVAL, "runtime: unknown verify mode %d",
+				   (int)rt->opts.verify);
+		goto out;
+	}
+	/* Asked for the kernel's verdict: say now, in one line, when it cannot be had. */
+	if (rt->opts.verify != BPFI_VERIFY_OURS) {
+		err = runtime__kernel_check_available(log);
+		if (err)
+			goto out;
+	}
 
 	err = memfd_dev(&rt->memfd_dev);
 	if (err) {

@@ -184,6 +184,13 @@ int runtime__info_copy_out(void *uinfo, uint32_t *info_len, const void *info, ui
 int runtime__prog_load(void *attr, unsigned int size);
 int runtime__prog_test_run(void *attr, unsigned int size);
 
+/* kernel_check.c: the running kernel's verdict (--verify kernel|both). @insns have their map
+ * references as MAP_FD/MAP_VALUE of @map_fds, whose objects are @maps. */
+int runtime__kernel_check(const union bpf_attr *attr, const struct bpf_insn *insns, uint32_t cnt,
+			  struct rt_obj *const *maps, const int *map_fds, uint32_t nr_maps,
+			  struct bpfi_log *log);
+int runtime__kernel_check_available(struct bpfi_log *log);
+
 /* perf.c */
 long runtime__perf_event_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
 long runtime__perf_ioctl(struct rt_obj *obj, unsigned long request, unsigned long arg);

@@ -71,8 +71,14 @@ bool shim__runtime(void)
 	char buf[CLI_REASON_MAX] = "";
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 
+	const char *verify = getenv("BPFINJECT_VERIFY");
+
 	if (shim.on || !shim.nr)
 		return shim.on;
+	if (verify && !strcmp(verify, "kernel"))
+		o.verify = BPFI_VERIFY_KERNEL;
+	else if (verify && !strcmp(verify, "both"))
+		o.verify = BPFI_VERIFY_BOTH;
 	if (bpfi_runtime_init(&o, &log)) {
 		buf[strcspn(buf, "\n")] = '\0';
 		fprintf(stderr, "bpfinject-shim: %s\n", buf);

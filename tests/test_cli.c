@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <grp.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ static char *read_all(int fd)
 }
 
 /* Runs bpfinject with @argv (NULL-terminated, without argv[0]). */
-static void run_cli(const char *const *argv, struct run_result *r)
+/* @uid >= 0: the command runs as that user (and its group), without supplementary groups. */
+static void run_cli_as(const char *const *argv, struct run_result *r, int uid)
 {
 	const char *args[32] = { path_bin };
 	int out = memfd_create("out", MFD_CLOEXEC), err = memfd_create("err", MFD_CLOEXEC);
@@ -64,6 +66,8 @@ static void run_cli(const char *const *argv, struct run_result *r)
 	if (pid == 0) {
 		dup2(out, STDOUT_FILENO);
 		dup2(err, STDERR_FILENO);
+		if (uid >= 0 && (setgroups(0, NULL) || setgid((gid_t)uid) || setuid((uid_t)uid)))
+			_exit(126);
 		execv(path_bin, (char *const *)args);
 		_exit(127);
 	}
@@ -73,6 +77,11 @@ static void run_cli(const char *const *argv, struct run_result *r)
 	r->err = read_all(err);
 	close(out);
 	close(err);
+}
+
+static void run_cli(const char *const *argv, struct run_result *r)
+{
+	run_cli_as(argv, r, -1);
 }
 
 static void write_file(const char *path, const void *data, size_t size)
@@ -404,6 +413,86 @@ START_TEST(cli_case)
 }
 END_TEST
 
+/*
+ * --verify kernel|both: the running kernel's verdict. e2e_fault's sys_enter program uses
+ * bpf_override_return, which we allow there (the syscall is skipped) and the kernel does not:
+ * with both it is refused with the kernel's reason, the other program passes both checks.
+ */
+START_TEST(verify_with_the_kernel)
+{
+	const char *build = getenv("BPFI_BUILD_DIR");
+	char fault[512];
+	struct run_result r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "verify_with_the_kernel: not root, the kernel's check not tried\n");
+		return;
+	}
+	snprintf(fault, sizeof(fault), "%s/tests/bpf/e2e_fault.bpf.o", build);
+	run_cli((const char *const[]){ "dump", "--verify", "both", fault, NULL }, &r);
+	ck_assert_msg(r.status == 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	ck_assert_msg(strstr(r.out, "rejected: kernel verifier: ") &&
+			      strstr(r.out, "bpf_override_return") &&
+			      strstr(r.out, "ok (ours and the kernel's)"),
+		      "%s", r.out);
+	ck_assert_msg(strstr(r.err, "prog 'fail_stdout_writes' rejected: kernel verifier: "), "%s",
+		      r.err);
+	free(r.out);
+	free(r.err);
+
+	/* ours alone accepts both programs */
+	run_cli((const char *const[]){ "dump", fault, NULL }, &r);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "2 programs (0 rejected)"), "%s%s", r.out,
+		      r.err);
+	free(r.out);
+	free(r.err);
+
+	/* the kernel's check alone; the program then runs as usual */
+	run_cli((const char *const[]){ "test-run", "--verify", "kernel", path_hist, "hist_arg",
+				       "--ctx-in", path_ctx, NULL },
+		&r);
+	ck_assert_msg(r.status == 0 && strstr(r.out, "retval: 9"), "%s%s", r.out, r.err);
+	free(r.out);
+	free(r.err);
+
+	/* no kernel eBPF for this user: one line, before anything is loaded */
+	run_cli_as((const char *const[]){ "dump", "--verify", "kernel", path_hist, NULL }, &r,
+		   65534);
+	ck_assert_msg(r.status == 1 && count_lines(r.err) == 1 &&
+			      strstr(r.err, "bpfinject: --verify: the kernel's verifier cannot be "
+					    "asked here: bpf(2): "),
+		      "exit %d: %s", r.status, r.err);
+	free(r.out);
+	free(r.err);
+}
+END_TEST
+
+START_TEST(verify_bad_arguments)
+{
+	struct run_result r;
+
+	run_cli((const char *const[]){ "dump", "--verify", "bogus", path_hist, NULL }, &r);
+	ck_assert_msg(r.status == 1 && count_lines(r.err) == 1 &&
+			      strstr(r.err, "bpfinject: --verify: 'bogus': expected ours, kernel "
+					    "or both"),
+		      "%s", r.err);
+	free(r.out);
+	free(r.err);
+	run_cli((const char *const[]){ "dump", "--no-verify", "--verify", "both", path_hist, NULL },
+		&r);
+	ck_assert_msg(r.status == 1 && strstr(r.err, "--no-verify: cannot be combined with "
+						     "--verify both"),
+		      "%s", r.err);
+	free(r.out);
+	free(r.err);
+	run_cli((const char *const[]){ "run", "--verify", "nope", "-p", "1", "--", "true", NULL },
+		&r);
+	ck_assert_msg(r.status == 1 && strstr(r.err, "bpfinject: --verify: 'nope'"), "%s", r.err);
+	free(r.out);
+	free(r.err);
+}
+END_TEST
+
 /* The disassembler, one instruction form per row (llvm-objdump / bpftool syntax). */
 struct disasm_case {
 	struct bpf_insn insns[2];
@@ -627,6 +716,8 @@ Suite *cli_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, cli_case, 0, sizeof(cli_cases) / sizeof(cli_cases[0]));
+	tcase_add_test(tc, verify_with_the_kernel);
+	tcase_add_test(tc, verify_bad_arguments);
 	suite_add_tcase(s, tc);
 
 	tcase_add_loop_test(td, disasm_case, 0, sizeof(disasm_cases) / sizeof(disasm_cases[0]));

@@ -25,13 +25,21 @@
 extern "C" {
 #endif
 
+/* Whose verdict a program needs before it runs (--verify). */
+enum bpfi_verify_mode {
+	BPFI_VERIFY_OURS = 0, /* verifier/ */
+	BPFI_VERIFY_KERNEL = 1, /* the running kernel's verifier alone (root or CAP_BPF) */
+	BPFI_VERIFY_BOTH = 2, /* both must accept */
+};
+
 struct bpfi_runtime_opts {
 	size_t sz;
 	size_t arena_size; /* 0: default (256 MiB, sparse) */
 	enum bpfi_jit_backend backend; /* how PROG_TEST_RUN runs programs here */
 	bool no_verify; /* skip the load-time check (warned about by the CLI) */
+	enum bpfi_verify_mode verify;
 };
-#define bpfi_runtime_opts__last_field no_verify
+#define bpfi_runtime_opts__last_field verify
 
 /** @brief **bpfi_runtime_init()** creates the arena and the object table. Once per process. */
 int bpfi_runtime_init(const struct bpfi_runtime_opts *opts, struct bpfi_log *log);
