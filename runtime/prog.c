@@ -367,16 +367,22 @@ static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_lo
 		.cookie = &ctx,
 	};
 	size_t bytes = (size_t)attr->insn_cnt * sizeof(struct bpf_insn);
+	/*
+	 * With --verify kernel our check still runs, for its liveness (dead branches under
+	 * .rodata flags are compiled away, as the kernel does), but its verdict is not asked.
+	 */
 	bool ours = !rt->opts.no_verify && rt->opts.verify != BPFI_VERIFY_KERNEL;
+	bool want_live = !rt->opts.no_verify;
+	struct bpfi_log quiet = { 0 };
 	uint8_t *live = NULL;
 	int err;
 
 	prog->insn_cnt = attr->insn_cnt;
 	prog->insns = malloc(bytes);
 	prog->xlated = malloc(bytes);
-	if (ours)
+	if (want_live)
 		live = vopts.insn_live = calloc(attr->insn_cnt, 1);
-	if (!prog->insns || !prog->xlated || (ours && !live)) {
+	if (!prog->insns || !prog->xlated || (want_live && !live)) {
 		free(live);
 		return -ENOMEM;
 	}
@@ -384,6 +390,9 @@ static int build_prog(struct rt_prog *prog, union bpf_attr *attr, struct bpfi_lo
 	err = resolve_maps(&ctx, prog->xlated, prog->insn_cnt);
 	if (!err && ours)
 		err = bpfi_verifier_check(prog->xlated, prog->insn_cnt, &vopts, log);
+	else if (!err && want_live &&
+		 bpfi_verifier_check(prog->xlated, prog->insn_cnt, &vopts, &quiet))
+		memset(live, 0, attr->insn_cnt); /* partial liveness: touch nothing */
 	if (!err && rt->opts.verify != BPFI_VERIFY_OURS)
 		err = kernel_check(&ctx, prog->xlated, prog->insn_cnt);
 	if (!err)

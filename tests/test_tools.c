@@ -132,6 +132,87 @@ static bool tool_object(const char *tool, char *path, size_t size)
 	return true;
 }
 
+/*
+ * Each program line of `bpfinject dump`: its name and whether the check accepted it. Lines
+ * of program types we do not run (fentry, tp_btf: "failed to load") are left out.
+ */
+static unsigned int verdicts(const char *out, char names[][64], bool *ok, unsigned int max)
+{
+	const char *p = strstr(out, "programs:\n");
+	unsigned int n = 0;
+
+	ck_assert_ptr_nonnull(p);
+	p = strchr(p, '\n') + 1;
+	p = strchr(p, '\n') + 1; /* the column titles */
+	while (!strncmp(p, "  ", 2) && n < max) {
+		const char *end = strchr(p, '\n');
+		char line[512];
+
+		snprintf(line, sizeof(line), "%.*s", (int)(end - p), p);
+		if (!strstr(line, "failed to load")) {
+			ck_assert_int_eq(sscanf(line, " %63s", names[n]), 1);
+			ok[n] = !strstr(line, "rejected");
+			n++;
+		}
+		p = end + 1;
+	}
+	return n;
+}
+
+/*
+ * Our check against the running kernel's (`--verify kernel`) on the programs Debian's
+ * libbpf-tools carry, each program of a type we run: the verdicts must be the same. (By
+ * hand, all 61 tools: 197 programs accepted by both, 4 refused by both, none differ.)
+ */
+START_TEST(libbpf_tools_verdicts_match_the_kernel)
+{
+	static const char *const tools[] = { "opensnoop",   "execsnoop",    "syscount",
+					     "funclatency", "bashreadline", "gethostlatency",
+					     "statsnoop",   "sigsnoop",	    "killsnoop",
+					     "exitsnoop",   "runqlat",	    "bindsnoop",
+					     "tcptop",	    "cpufreq" };
+	unsigned int compared = 0, accepted = 0;
+
+	if (geteuid() != 0) {
+		printf("tools: not root: the kernel's verdicts not compared\n");
+		return;
+	}
+	for (size_t t = 0; t < sizeof(tools) / sizeof(tools[0]); t++) {
+		char obj[256], ours_names[64][64], kern_names[64][64];
+		bool ours_ok[64], kern_ok[64];
+		char *ours_out, *kern_out, *err;
+		unsigned int n, k;
+
+		if (!tool_object(tools[t], obj, sizeof(obj)))
+			continue;
+		run((char *const[]){ bpfinject, "dump", obj, NULL }, &ours_out, &err);
+		free(err);
+		run((char *const[]){ bpfinject, "dump", "--verify", "kernel", obj, NULL },
+		    &kern_out, &err);
+		free(err);
+		n = verdicts(ours_out, ours_names, ours_ok, 64);
+		k = verdicts(kern_out, kern_names, kern_ok, 64);
+		ck_assert_uint_eq(n, k);
+		for (unsigned int i = 0; i < n; i++) {
+			ck_assert_str_eq(ours_names[i], kern_names[i]);
+			ck_assert_msg(
+				ours_ok[i] == kern_ok[i],
+				"%s: prog '%s': ours %s, the kernel %s\nours:\n%s\nkernel:\n%s",
+				tools[t], ours_names[i], ours_ok[i] ? "accepts" : "refuses",
+				kern_ok[i] ? "accepts" : "refuses", ours_out, kern_out);
+			compared++;
+			accepted += ours_ok[i];
+		}
+		free(ours_out);
+		free(kern_out);
+		unlink(obj);
+	}
+	ck_assert_msg(compared > 0, "no libbpf-tools object compared");
+	printf("tools: %u programs, the same verdict as the kernel's (%u accepted)\n", compared,
+	       accepted);
+}
+END_TEST
+
 /* opensnoop's struct event (libbpf-tools 0.26 opensnoop.h). */
 struct opensnoop_event {
 	uint64_t ts;
@@ -574,6 +655,7 @@ Suite *tools_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, opensnoop_reports_the_opens);
+	tcase_add_test(tc, libbpf_tools_verdicts_match_the_kernel);
 	tcase_add_test(tc, syscount_counts_a_command);
 	tcase_add_test(tc, gethostlatency_with_attach_specs);
 	tcase_add_test(tc, opensnoop_unmodified_through_the_shim);
