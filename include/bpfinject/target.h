@@ -65,7 +65,9 @@ struct bpfi_shadow_frame {
 };
 
 struct bpfi_thread_state {
-	_Atomic uint64_t key; /* the thread pointer (%fs:0), 0: free */
+	/* The thread pointer (%fs:0) once seen to be the FS base (a glibc or musl TCB's self
+	 * pointer); for a thread whose %fs:0 is not (Go's), 1 << 63 | its tid; 0: free. */
+	_Atomic uint64_t key;
 	uint32_t tid; /* cached gettid(), 0 until asked */
 	uint32_t depth; /* > 0 while a program runs: the recursion guard */
 	uint32_t nr_frames;
