@@ -70,13 +70,20 @@ stub_thread_slot_slow(struct bpfi_thread_state *tab, uint64_t tp);
  * Finds this thread's slot: open addressing on the thread pointer, the whole cost of a probe's
  * lookup with glibc or musl. A key is only ever claimed by the slow path, after it saw the
  * pointer is the FS base: a value at %fs:0 that is not a thread's self pointer never matches.
+ * In a process whose threads were found without self pointers (BPFI_THREADS_BY_ID), %fs is
+ * not read at all: it may be 0.
  */
 static inline struct bpfi_thread_state *stub_thread_slot(uint64_t table)
 {
-	struct bpfi_thread_state *tab = (struct bpfi_thread_state *)(uintptr_t)table;
-	uint64_t key = stub_thread_pointer();
-	uint32_t h = stub_thread_hash(key);
+	struct bpfi_thread_state *tab =
+		(struct bpfi_thread_state *)(uintptr_t)(table & ~BPFI_THREADS_BY_ID);
+	uint64_t key;
+	uint32_t h;
 
+	if (__builtin_expect(table & BPFI_THREADS_BY_ID, 0)) /* %fs is not a TCB's */
+		return stub_thread_slot_slow(tab, 0);
+	key = stub_thread_pointer();
+	h = stub_thread_hash(key);
 	if (__builtin_expect(!key, 0)) /* never a self pointer: Go's threads */
 		return stub_thread_slot_slow(tab, key);
 	for (uint32_t n = 0; n < BPFI_MAX_THREADS; n++) {

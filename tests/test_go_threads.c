@@ -5,7 +5,7 @@
  * %fs:0 there. An entry probe and sys_enter_getpid must still count every call of its
  * goroutines exactly, the thread ids programs see must be the calling thread's, the program
  * must finish right and run on after the detach; --catch-all is refused in one line (Go
- * handles SIGSYS).
+ * handles SIGSYS). Also a program without libc, whose %fs is 0: reading %fs:0 would kill it.
  */
 #include <check.h>
 #include <signal.h>
@@ -23,7 +23,7 @@
 #define GOROUTINES "4"
 #define CALLS	   "20000"
 
-static char bpfinject[512], obj[512], fixture[512];
+static char bpfinject[512], obj[512], fixture[512], nolibc[512];
 
 /* False (and said) when golang-go is not installed: the fixture was not built. */
 static bool paths(void)
@@ -34,6 +34,7 @@ static bool paths(void)
 	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", b);
 	snprintf(obj, sizeof(obj), "%s/go_count.bpf.o", BPFI_TEST_BPF_DIR);
 	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/go_threads", b);
+	snprintf(nolibc, sizeof(nolibc), "%s/tests/fixtures/target_nolibc", b);
 	if (access(fixture, X_OK)) {
 		printf("go_threads: %s not built (no golang-go): not tested\n", fixture);
 		return false;
@@ -171,6 +172,45 @@ START_TEST(go_catch_all_refused_in_one_line)
 }
 END_TEST
 
+/* %fs is 0 in this target: the probes count, and it lives on. */
+START_TEST(no_libc_target_counted_exactly)
+{
+	char pid[16], line[256], *out, *err;
+	char *argv[] = { bpfinject, "-p", pid, obj, "-a", "count_work=work", "--json", NULL };
+	char *targv[] = { nolibc, NULL };
+	long calls, sum;
+	struct test_proc t, b;
+
+	paths();
+	test_spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 10000), 0);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	test_spawn(&b, argv);
+	do
+		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 20000), 0);
+	while (strncmp(line, "bpfinject: attached", 19) != 0);
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(write(t.to, "g", 1), 1);
+		ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 30000), 0);
+		ck_assert_msg(sscanf(line, "done calls %ld sum %ld", &calls, &sum) == 2,
+			      "target said: %s", line);
+		if (round)
+			break;
+		/* The second round runs detached. */
+		ck_assert_int_eq(kill(b.pid, SIGINT), 0);
+		ck_assert_int_eq(test_finish(&b, &out, &err), 0);
+		ck_assert_int_eq(global(out, "calls"), calls);
+		ck_assert_int_eq(global(out, "getpids"), calls);
+		free(out);
+		free(err);
+	}
+	ck_assert_int_eq(write(t.to, "q", 1), 1);
+	ck_assert_int_eq(test_finish(&t, &out, &err), 0);
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *go_threads_suite(void);
 Suite *go_threads_suite(void)
 {
@@ -180,6 +220,7 @@ Suite *go_threads_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, go_threads_counted_exactly);
 	tcase_add_test(tc, go_catch_all_refused_in_one_line);
+	tcase_add_test(tc, no_libc_target_counted_exactly);
 	suite_add_tcase(s, tc);
 	return s;
 }

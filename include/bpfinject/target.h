@@ -187,13 +187,22 @@ struct bpfi_target_map {
 	uint64_t arena_off; /* its struct bpfi_map_hdr, from the arena's base */
 };
 
+/*
+ * Set in the header's (and env's) threads when a thread of the process had no TCB self
+ * pointer at %fs:0 as it was found (Go's runtime keeps its own TLS at %fs; a program without
+ * libc may have %fs at 0, where reading %fs:0 faults): the stub then never reads %fs and
+ * finds every thread's slot by its id.
+ */
+#define BPFI_THREADS_BY_ID 1ull
+
 struct bpfi_target_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t size; /* bytes of the block */
 	uint64_t self; /* the block's address in the target */
 	uint64_t stub; /* the stub's address in the target */
-	uint64_t threads; /* struct bpfi_thread_state[BPFI_MAX_THREADS], private */
+	uint64_t threads; /* struct bpfi_thread_state[BPFI_MAX_THREADS], private; may carry
+			   * BPFI_THREADS_BY_ID */
 	uint64_t ret_tramp; /* the return trampoline, in the target */
 	uint64_t override_ip; /* reserved for bpf_override_return */
 	uint64_t owner; /* pid of the bpfinject holding it; 0 once left with --persist */
