@@ -168,6 +168,27 @@ static int upload_stub(struct bpfi_target *t, struct bpfi_log *log)
 	return err;
 }
 
+/*
+ * Whether every thread as we found it keeps its TCB's self pointer at %fs:0 (glibc, musl): the
+ * stub's lookup by thread pointer. Not in Go's threads (%fs:0 is a word of Go's TLS), nor in
+ * a program without libc, whose %fs may be 0 (reading %fs:0 there would kill it).
+ */
+static bool tls_self_pointers(const struct bpfi_target *t)
+{
+	for (unsigned int i = 0; i < t->inj->nr_threads; i++) {
+		const struct inj_thread *th = &t->inj->threads[i];
+		uint64_t word = 0;
+
+		if (th->gone || !th->saved.rip) /* exited as we attached: no registers */
+			continue;
+		if (!th->saved.fs_base ||
+		    bpfi_injector_read(t->inj, th->saved.fs_base, &word, sizeof(word), NULL) ||
+		    word != th->saved.fs_base)
+			return false;
+	}
+	return true;
+}
+
 /* Per-thread state: private to the target and wiped in forked children (D6). */
 static int map_thread_state(struct bpfi_target *t, struct bpfi_log *log)
 {
@@ -190,7 +211,7 @@ static int map_thread_state(struct bpfi_target *t, struct bpfi_log *log)
 	if (!err && r)
 		err = bpfi_log_err(log, (int)r, "madvise(MADV_WIPEONFORK) in process %d: %s",
 				   t->pid, strerror((int)-r));
-	t->block->threads = (uint64_t)addr;
+	t->block->threads = (uint64_t)addr | (tls_self_pointers(t) ? 0 : BPFI_THREADS_BY_ID);
 	return err;
 }
 

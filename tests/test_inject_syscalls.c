@@ -855,13 +855,15 @@ static void kernel_trace_count(struct kernel_trace *kt, uint64_t *counts)
 
 /*
  * System calls the kernel sees from main on that are not the command's: the stub's gettid
- * (once per thread, for common_pid), the mmap and mprotect of the private stack programs run
+ * (once per thread, for common_pid), its arch_prctl(ARCH_GET_FS) (once per thread, to see
+ * that %fs:0 is the FS base), the mmap and mprotect of the private stack programs run
  * on (once per thread), and the injector's munmap of its scratch page when it lets the
  * command go. All run outside any site.
  */
 static uint64_t artefact(int nr)
 {
-	return nr == SYS_gettid || nr == SYS_munmap || nr == SYS_mmap || nr == SYS_mprotect;
+	return nr == SYS_gettid || nr == SYS_arch_prctl || nr == SYS_munmap || nr == SYS_mmap ||
+	       nr == SYS_mprotect;
 }
 
 /*

@@ -38,6 +38,7 @@
 #define BPFI_NR_kill		 62
 #define BPFI_NR_tgkill		 234
 #define BPFI_NR_prctl		 157
+#define BPFI_NR_arch_prctl	 158
 #define BPFI_NR_clock_gettime	 228
 #define BPFI_NR_getcpu		 309
 #define BPFI_NR_process_vm_readv 310

@@ -65,7 +65,9 @@ struct bpfi_shadow_frame {
 };
 
 struct bpfi_thread_state {
-	_Atomic uint64_t key; /* the thread pointer (%fs:0), 0: free */
+	/* The thread pointer (%fs:0) once seen to be the FS base (a glibc or musl TCB's self
+	 * pointer); for a thread whose %fs:0 is not (Go's), 1 << 63 | its tid; 0: free. */
+	_Atomic uint64_t key;
 	uint32_t tid; /* cached gettid(), 0 until asked */
 	uint32_t depth; /* > 0 while a program runs: the recursion guard */
 	uint32_t nr_frames;
@@ -185,13 +187,22 @@ struct bpfi_target_map {
 	uint64_t arena_off; /* its struct bpfi_map_hdr, from the arena's base */
 };
 
+/*
+ * Set in the header's (and env's) threads when a thread of the process had no TCB self
+ * pointer at %fs:0 as it was found (Go's runtime keeps its own TLS at %fs; a program without
+ * libc may have %fs at 0, where reading %fs:0 faults): the stub then never reads %fs and
+ * finds every thread's slot by its id.
+ */
+#define BPFI_THREADS_BY_ID 1ull
+
 struct bpfi_target_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t size; /* bytes of the block */
 	uint64_t self; /* the block's address in the target */
 	uint64_t stub; /* the stub's address in the target */
-	uint64_t threads; /* struct bpfi_thread_state[BPFI_MAX_THREADS], private */
+	uint64_t threads; /* struct bpfi_thread_state[BPFI_MAX_THREADS], private; may carry
+			   * BPFI_THREADS_BY_ID */
 	uint64_t ret_tramp; /* the return trampoline, in the target */
 	uint64_t override_ip; /* reserved for bpf_override_return */
 	uint64_t owner; /* pid of the bpfinject holding it; 0 once left with --persist */
