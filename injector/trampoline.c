@@ -14,6 +14,16 @@
  *      (so a program cannot break the function: only what it deliberately wrote changes),
  *      runs the displaced instructions and jumps back behind the patch.
  *
+ * No register changes on the way (issue 11): with GCC's -fipa-ra (on at -O2) a caller keeps
+ * values in whichever registers its callee in the same unit is known not to touch, r11 and
+ * the argument registers included, so a hook may change nothing the function itself would
+ * not. The flags are kept only at a probe inside a function: at an entry and at a return the
+ * psABI keeps nothing in them (DF is clear) and GCC treats them as always clobbered.
+ * An override returns with every register as the caller passed it but rax: the registers
+ * the function would have changed are ones no caller relies on, those it leaves alone stay
+ * as they were. What an override cannot give is a second result register (rdx of a 128-bit
+ * result) or a rax left alone (a void function whose -fipa-ra callers keep a value there).
+ *
  * Only general registers are saved: dispatch, the helpers and JIT'd programs are built with
  * -mgeneral-regs-only and never touch vector or x87 state.
  */
@@ -91,8 +101,10 @@ static void save_frame(struct tbuf *b, uint64_t site_addr, bool flags)
 	mov_rsp_imm(b, PT_SS, 0x2b); /* __USER_DS */
 }
 
-static void call_dispatch(struct tbuf *b, uint64_t dispatch, uint64_t cookie)
+static void call_dispatch(struct tbuf *b, uint64_t dispatch, uint64_t cookie, bool flags)
 {
+	if (flags)
+		put1(b, 0xfc); /* cld: inside a function DF may be set; the flags come back after */
 	put(b, "\x48\x89\xe7", 3); /* mov rdi, rsp: the pt_regs */
 	movabs(b, 6, cookie); /* mov rsi, cookie */
 	put(b, "\x48\x89\xe3", 3); /* mov rbx, rsp (rbx is saved, callee-saved) */
@@ -185,7 +197,7 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 		put(&b, "\x41\x5b", 2); /* pop r11 */
 	}
 	save_frame(&b, opts->site_addr, opts->mid_function);
-	call_dispatch(&b, opts->dispatch_addr, opts->cookie);
+	call_dispatch(&b, opts->dispatch_addr, opts->cookie, opts->mid_function);
 	put(&b, "\x48\x85\xc0", 3); /* test rax, rax */
 	put(&b, "\x0f\x85", 2); /* jnz override (rel32, patched below) */
 	jnz_at = b.len;
@@ -267,7 +279,7 @@ size_t bpfi_tramp_reloc_offset(bool mid_function, bool push_return)
 		b.len = LIGHT_PREFIX;
 	/* The same emitters as bpfi_tramp_build() up to the displaced code: the sizes agree. */
 	save_frame(&b, 0, mid_function);
-	call_dispatch(&b, 0, 0);
+	call_dispatch(&b, 0, 0, mid_function);
 	b.len += 3 + 2 + 4; /* test rax, rax; jnz rel32 */
 	restore_frame(&b, mid_function);
 	return b.len;

@@ -3,11 +3,11 @@
  * Every hook leaves the registers a caller may rely on as they were (issue 11, A1): the
  * fixture target_regs (gcc -O2 -fipa-ra) keeps values live in every register across calls
  * to a probed C function, an assembly function that touches nothing, a `syscall` in the
- * executable and one in generated code, and counts what came back different from the
- * un-hooked run. Attached with -p for each kind of hook (entry, return, both, an override
- * with and without a return probe, a syscall tracepoint, a syscall fault, each of the last
- * two through the catch-all too), two rounds with the hook in place and two after detach,
- * every one with no mismatch.
+ * executable and one in generated code, and clone children of both, and counts what came
+ * back different from the un-hooked run. Attached with -p for each kind of hook (entry,
+ * return, both, a probe inside a function, an override with and without a return probe, a
+ * syscall tracepoint, a syscall fault, each of the last two through the catch-all too), two
+ * rounds with the hook in place and two after detach, every one with no mismatch.
  */
 #include <check.h>
 #include <signal.h>
@@ -80,6 +80,7 @@ static const struct {
 	    P("on_return", "probed_c"), P("on_return", "bare_callee") },
 	  'g',
 	  "returns" },
+	{ "inside a function", { "OBJ", P("on_entry", "probed_c+5") }, 'g', "entries" },
 	{ "override",
 	  { "OBJ", P("override7", "probed_c"), P("override7", "bare_callee") },
 	  'o',
