@@ -50,7 +50,7 @@ static void round_ok(struct test_proc *t, char mode, const char *when)
 
 	ck_assert_int_eq(write(t->to, cmd, 2), 2);
 	for (;;) {
-		ck_assert_int_eq(test_read_line(t->out, line, sizeof(line), 20000), 0);
+		ck_assert_int_eq(test_read_line(t->out, line, sizeof(line), 30000), 0);
 		if (!strncmp(line, "done ", 5))
 			break;
 		if (strlen(bad) + strlen(line) < sizeof(bad))
@@ -133,7 +133,7 @@ START_TEST(registers_survive_every_hook)
 	argv[n] = NULL;
 	test_spawn(&b, argv);
 	do /* fault says nothing more once in place than which syscall sites it rewrote */
-		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
+		ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 30000), 0);
 	while (!strstr(line, "attached") && !strstr(line, "rewritten"));
 	for (int r = 0; r < 2; r++) {
 		snprintf(when, sizeof(when), "%s, attached, round %d", cases[_i].name, r);
