@@ -14,6 +14,10 @@
  *   4. saves the registers again, builds a sys_exit record (nr, ret = %rax), calls
  *      exit(rec, cookie), reloads them and jumps back behind the window.
  *
+ * What the site's code sees afterwards is what the kernel's `syscall` leaves (issue 11):
+ * %rax the result, %rcx the address after the site's `syscall`, %r11 the flags it was made
+ * with, every other register and the flags as they were.
+ *
  * The records' common header is left zero: the dispatcher fills common_type (the event id)
  * and common_pid. It must not change rec->nr, which the exit record reuses. Dispatchers run
  * with DF clear (cld) and the site's flags come back afterwards.
@@ -152,7 +156,9 @@ static void emit_syscall(struct tbuf *b, const struct bpfi_sctramp_opts *o)
 
 /*
  * After the `syscall` (or an override): %rsp is lowered by LOWER, the record's number is in
- * place, %rax is the result. The sys_exit record, exit(), then back to the site.
+ * place, %rax is the result, %r11 the flags the call was made with (the kernel's). The
+ * sys_exit record, exit(), then back to the site with %rcx as the kernel leaves it there:
+ * the address after the site's `syscall` (ours ran elsewhere, here or in a gadget).
  */
 static void emit_exit(struct tbuf *b, const struct bpfi_sctramp_opts *o)
 {
@@ -164,6 +170,7 @@ static void emit_exit(struct tbuf *b, const struct bpfi_sctramp_opts *o)
 	mov_rsp_imm(b, F_REC, 0);
 	call_dispatch(b, o->exit_dispatch, o->cookie);
 	restore_all(b);
+	movabs(b, 1, o->site->win_addr + o->site->win_len); /* mov rcx, return address */
 	move_sp(b, LOWER);
 	jump_to(b, o->tramp_addr + b->len, o->site->win_addr + o->site->win_len);
 }
@@ -304,10 +311,14 @@ int bpfi_sctramp_build(const struct bpfi_sctramp_opts *o, uint8_t *out, size_t s
 			emit_orig_sp_syscall(&b, o, orig_sp_nrs[i], (ssize_t)exit_at);
 		}
 	}
-	/* override: no syscall; the result is what the dispatcher wrote, the number is in place. */
+	/*
+	 * override: no syscall; the result is what the dispatcher wrote, the number is in place,
+	 * and %r11 the flags, as the kernel's `syscall` would have left it.
+	 */
 	fix(&b, to_override);
 	restore_all(&b);
 	mov_rsp(&b, 0, F_OVERRIDE, true);
+	mov_rsp(&b, 11, F_FLAGS, true);
 	to_exit = jump_fwd(&b, "\xe9", 1);
 	if (!b.err)
 		memcpy(out + to_exit,

@@ -14,6 +14,16 @@
  *      (so a program cannot break the function: only what it deliberately wrote changes),
  *      runs the displaced instructions and jumps back behind the patch.
  *
+ * No register changes on the way (issue 11): with GCC's -fipa-ra (on at -O2) a caller keeps
+ * values in whichever registers its callee in the same unit is known not to touch, r11 and
+ * the argument registers included, so a hook may change nothing the function itself would
+ * not. The flags are kept only at a probe inside a function: at an entry and at a return the
+ * psABI keeps nothing in them (DF is clear) and GCC treats them as always clobbered.
+ * An override returns with every register as the caller passed it but rax: the registers
+ * the function would have changed are ones no caller relies on, those it leaves alone stay
+ * as they were. What an override cannot give is a second result register (rdx of a 128-bit
+ * result) or a rax left alone (a void function whose -fipa-ra callers keep a value there).
+ *
  * Only general registers are saved: dispatch, the helpers and JIT'd programs are built with
  * -mgeneral-regs-only and never touch vector or x87 state.
  */
@@ -91,8 +101,10 @@ static void save_frame(struct tbuf *b, uint64_t site_addr, bool flags)
 	mov_rsp_imm(b, PT_SS, 0x2b); /* __USER_DS */
 }
 
-static void call_dispatch(struct tbuf *b, uint64_t dispatch, uint64_t cookie)
+static void call_dispatch(struct tbuf *b, uint64_t dispatch, uint64_t cookie, bool flags)
 {
+	if (flags)
+		put1(b, 0xfc); /* cld: inside a function DF may be set; the flags come back after */
 	put(b, "\x48\x89\xe7", 3); /* mov rdi, rsp: the pt_regs */
 	movabs(b, 6, cookie); /* mov rsi, cookie */
 	put(b, "\x48\x89\xe3", 3); /* mov rbx, rsp (rbx is saved, callee-saved) */
@@ -118,17 +130,23 @@ static void restore_frame(struct tbuf *b, bool flags)
 /*
  * A function's first instruction with return programs only (a uretprobe): no program needs a
  * pt_regs at entry, so while the site has no entry program the trampoline just claims the
- * return (push_return(sp, site)) with the registers that carry arguments saved, and goes on
- * to the displaced code: a few of a return probe's ~20 ns. r11 is free at a function's entry
- * (the ABI passes nothing in it), and so are the flags.
+ * return (push_return(sp, site)) with the caller-saved registers saved, and goes on to the
+ * displaced code: a few of a return probe's ~20 ns. The site's address needs a register
+ * before anything is saved: r11, pushed first. No register is free at a function's entry
+ * (issue 11): GCC's -fipa-ra lets a caller keep values in any register the function is known
+ * not to touch, r11 included; only the flags are free there (the psABI keeps nothing in them
+ * across a call, and GCC treats them as fixed, always clobbered).
  *
- *   mov r11, site; cmp dword [r11 + nr_entry], 0; je light      (the prefix, LIGHT_PREFIX)
- *   ...the full path...
- *   light: push rax rcx rdx rsi rdi r8 r9 r10; sub rsp, 8 (aligned: rsp was 8 mod 16)
+ *   push r11; mov r11, site; cmp dword [r11 + nr_entry], 0; je light    (LIGHT_PREFIX)
+ *   pop r11; ...the full path...
+ *   light: push rax rcx rdx rsi rdi r8 r9 r10   (with r11: 9 slots, rsp 16-byte aligned)
  *          lea rdi, [rsp + 72]; mov rsi, r11; mov rax, push_return; call rax
- *          add rsp, 8; pop r10 .. rax; jmp <the displaced code>
+ *          pop r10 .. rax; pop r11; jmp <the displaced code>
+ *
+ * At a function's entry the stack below rsp is free (the call just wrote there), so the
+ * push needs no red zone step.
  */
-#define LIGHT_PREFIX (10 + 5 + 6)
+#define LIGHT_PREFIX (2 + 10 + 5 + 6 + 2)
 static const uint8_t light_regs[] = { 0, 1, 2, 6, 7, 8, 9, 10 };
 
 static bool light_path(const struct bpfi_tramp_opts *opts)
@@ -145,17 +163,16 @@ static void emit_light(struct tbuf *b, const struct bpfi_tramp_opts *opts, size_
 			put1(b, 0x41);
 		put1(b, (uint8_t)(0x50 | (light_regs[i] & 7))); /* push */
 	}
-	put(b, "\x48\x83\xec\x08", 4); /* sub rsp, 8 */
 	put(b, "\x48\x8d\x7c\x24\x48", 5); /* lea rdi, [rsp + 72]: the return address slot */
 	put(b, "\x4c\x89\xde", 3); /* mov rsi, r11 */
 	movabs(b, 0, opts->push_return_addr);
 	put(b, "\xff\xd0", 2); /* call rax */
-	put(b, "\x48\x83\xc4\x08", 4); /* add rsp, 8 */
 	for (size_t i = sizeof(light_regs); i-- > 0;) {
 		if (light_regs[i] >= 8)
 			put1(b, 0x41);
 		put1(b, (uint8_t)(0x58 | (light_regs[i] & 7))); /* pop */
 	}
+	put(b, "\x41\x5b", 2); /* pop r11 */
 	rel = (int32_t)((int64_t)reloc_at - (int64_t)(b->len + 5));
 	put1(b, 0xe9); /* jmp the displaced code */
 	put4(b, (uint32_t)rel);
@@ -169,6 +186,7 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 	int64_t rel;
 
 	if (light_path(opts)) {
+		put(&b, "\x41\x53", 2); /* push r11 */
 		movabs(&b, 11, opts->cookie);
 		put(&b, "\x41\x83\x7b", 3); /* cmp dword [r11 + nr_entry], 0 */
 		put1(&b, (uint8_t)offsetof(struct bpfi_site, nr_entry));
@@ -176,9 +194,10 @@ int bpfi_tramp_build(const struct bpfi_tramp_opts *opts, uint8_t *out, size_t si
 		put(&b, "\x0f\x84", 2); /* je light (rel32, patched below) */
 		je_at = b.len;
 		put4(&b, 0);
+		put(&b, "\x41\x5b", 2); /* pop r11 */
 	}
 	save_frame(&b, opts->site_addr, opts->mid_function);
-	call_dispatch(&b, opts->dispatch_addr, opts->cookie);
+	call_dispatch(&b, opts->dispatch_addr, opts->cookie, opts->mid_function);
 	put(&b, "\x48\x85\xc0", 3); /* test rax, rax */
 	put(&b, "\x0f\x85", 2); /* jnz override (rel32, patched below) */
 	jnz_at = b.len;
@@ -260,7 +279,7 @@ size_t bpfi_tramp_reloc_offset(bool mid_function, bool push_return)
 		b.len = LIGHT_PREFIX;
 	/* The same emitters as bpfi_tramp_build() up to the displaced code: the sizes agree. */
 	save_frame(&b, 0, mid_function);
-	call_dispatch(&b, 0, 0);
+	call_dispatch(&b, 0, 0, mid_function);
 	b.len += 3 + 2 + 4; /* test rax, rax; jnz rel32 */
 	restore_frame(&b, mid_function);
 	return b.len;

@@ -5,9 +5,10 @@
  * int64_t stub_clone_jump(const uint64_t *gregs, int64_t nr)
  *   clone/clone3 with a new stack, made with the caller's own registers (gregs: the signal
  *   frame's, struct sigcontext order). The parent comes back here with the result. The child
- *   starts on its new stack, whose top word below the initial %rsp holds the caller's rip
- *   (written by fork_call): it arms itself, then returns 0 there with every register the
- *   caller had, as if it had made the call itself.
+ *   starts on its new stack, whose top two words below the initial %rsp hold the caller's
+ *   rip and flags (written by fork_call): it arms itself, then returns 0 there with every
+ *   register and the flags the caller had, as if it had made the call itself: rcx the rip
+ *   and r11 the flags, as the kernel's `syscall` leaves them (issue 11).
  *
  * void stub_sigreturn_at(uint64_t rsp)
  *   The caller's own rt_sigreturn, made from the stub: %rsp back on its signal frame.
@@ -69,24 +70,25 @@ stub_clone_jump:
 	pop	%rbx
 	pop	%rbp
 	ret
-1:	sub	$8, %rsp		/* child: (%rsp) is the caller's rip */
+1:	sub	$16, %rsp		/* child: (%rsp) the caller's flags, 8(%rsp) its rip */
 	push	%rdi
 	push	%rsi
 	push	%rdx
 	push	%r8
 	push	%r9
 	push	%r10
-	sub	$8, %rsp
 	cld
 	call	stub_catchall_child
-	add	$8, %rsp
 	pop	%r10
 	pop	%r9
 	pop	%r8
 	pop	%rdx
 	pop	%rsi
 	pop	%rdi
-	mov	$0, %eax		/* the child's result, flags untouched */
+	mov	$0, %eax		/* the child's result */
+	mov	(%rsp), %r11		/* the flags, in r11 too as after a `syscall` */
+	popfq
+	mov	(%rsp), %rcx		/* the return address, in rcx too */
 	ret
 	.size	stub_clone_jump, . - stub_clone_jump
 

@@ -189,8 +189,10 @@ static int64_t fork_call(int64_t nr, const uint64_t a[6], struct k_ucontext *uc,
 	else if (nr == STUB_NR_clone3 && !read_user(ca, a[0], size) && ca[5])
 		top = ca[5] + ca[6]; /* stack + stack_size */
 	if (top) {
-		/* Where the child finds the caller's rip: just below the top of its stack. */
+		/* Where the child finds the caller's rip and flags: just below the top of its
+		 * stack (stub_clone_jump). */
 		*(volatile uint64_t *)(uintptr_t)(top - 8) = uc->gregs[G_RIP];
+		*(volatile uint64_t *)(uintptr_t)(top - 16) = uc->gregs[G_EFL];
 		return stub_clone_jump(uc->gregs, nr);
 	}
 	if (nr == STUB_NR_vfork)
