@@ -207,7 +207,12 @@ const char *verifier__reg_type_str(uint8_t type);
 
 /* cfg.c */
 int verifier__check_cfg(struct bpfi_verifier_env *env);
-/* Successors of insn @i (0-2); a pseudo call or callback address also names its callee. */
+/*
+ * Successors of insn @i (0-2); a pseudo call or callback address also names its callee, else
+ * @ret_callee is VERIFIER_NO_CALLEE (no insn index, however wrong, can be that: i + imm + 1
+ * stays within 33 bits).
+ */
+#define VERIFIER_NO_CALLEE INT64_MIN
 int verifier__insn_succs(const struct bpfi_verifier_env *env, uint32_t i, int64_t succ[2],
 			 int64_t *ret_callee);
 /* liveness.c */
