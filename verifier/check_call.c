@@ -244,6 +244,30 @@ static int enter_callback(struct bpfi_verifier_env *env, uint32_t i, uint32_t cb
 	return push_frame(env, i, cb, true);
 }
 
+/*
+ * A tail call from a subprogram or callback that succeeds returns to its caller once the
+ * target exits (the target replaces only the current frame), as the kernel models it: that
+ * path, a return with an unknown R0, is followed now; the failed call's path is queued. So a
+ * record the subprogram holds is lost there, and one its caller holds must still be released
+ * by the caller, whatever the subprogram does after the call.
+ */
+static int tail_call_return(struct bpfi_verifier_env *env, uint32_t i)
+{
+	struct vstate *failed;
+	struct vframe *f;
+	bool end = false;
+	int err = states__push(env, i + 1, &failed);
+
+	if (err)
+		return err;
+	f = failed->frames[failed->curframe];
+	clobber_caller_saved(f);
+	bounds__set_unknown(&f->regs[BPFI_REG_0]);
+	bounds__set_unknown(verifier__reg(env, BPFI_REG_0));
+	verifier__trace(env, "%u: tail call succeeded: return to the caller\n", i);
+	return verifier__check_exit(env, i, &end);
+}
+
 static void set_return(struct bpfi_verifier_env *env, uint32_t i, const struct helper_proto *p,
 		       const struct call_meta *meta)
 {
@@ -310,6 +334,14 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 						"R%d callback passed to func #%lld, which is not "
 						"supported",
 						k, (long long)id);
+	if (id == VERIFIER_FUNC_TAIL_CALL) {
+		/* From the main program, one that succeeds never comes back to submit a record. */
+		if (!env->cur->curframe && env->cur->nrefs)
+			return verifier__reject(env, -EINVAL, i,
+						"tail_call would lead to reference leak");
+		if (env->cur->curframe)
+			return tail_call_return(env, i);
+	}
 	if (meta.release_id) {
 		err = release_reference(env, i, meta.release_id);
 		if (err)
@@ -367,6 +399,21 @@ static void drop_dangling(struct vstate *st)
 	}
 }
 
+static bool same_refs(const struct vstate *a, const struct vstate *b)
+{
+	uint32_t k, m;
+
+	if (a->nrefs != b->nrefs)
+		return false;
+	for (k = 0; k < a->nrefs; k++) {
+		for (m = 0; m < b->nrefs && b->refs[m].id != a->refs[k].id; m++)
+			;
+		if (m == b->nrefs)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The end of one run of a bpf_loop callback. The loop may run it again with whatever it
  * left in its callers' stacks (through the ctx pointer), so it is verified from an entry
@@ -380,7 +427,11 @@ static int callback_fixed_point(struct bpfi_verifier_env *env, uint32_t i, struc
 	uint32_t n = st->curframe;
 	int err;
 
-	if (st->nrefs != entry->nrefs)
+	/*
+	 * The same references, not only as many: one that released its caller's record and
+	 * kept a new one would leave the caller holding a record its stack no longer names.
+	 */
+	if (!same_refs(st, entry))
 		return verifier__reject(env, -EACCES, i,
 					"callback changes the references held (%u, was %u)",
 					st->nrefs, entry->nrefs);

@@ -295,5 +295,7 @@ const struct helper_proto *verifier__helper_proto(int32_t id);
 
 /* Helper id of bpf_loop, whose callback is verified as a call. */
 #define VERIFIER_FUNC_LOOP 181
+/* Helper id of bpf_tail_call. */
+#define VERIFIER_FUNC_TAIL_CALL 12
 
 #endif
