@@ -599,6 +599,46 @@ static const struct verifier_case cases[] = {
 	  -EACCES,
 	  "insn 1: invalid size of register fill",
 	  0 },
+	/* Issue 11 B2 (the width matrix is spill_fill_widths): other halves, other pointers. */
+	{ "32-bit atomic on the upper half of a spilled stack pointer",
+	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8), BPF_MOV64_IMM(BPFI_REG_2, 1),
+	    BPF_ATOMIC_OP(BPF_W, BPF_ADD | BPF_FETCH, BPFI_REG_10, BPFI_REG_2, -4),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 3: invalid size of register fill",
+	  0 },
+	{ "32-bit xchg on a spilled context pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -16), BPF_MOV64_IMM(BPFI_REG_2, 1),
+	    BPF_ATOMIC_OP(BPF_W, BPF_XCHG, BPFI_REG_10, BPFI_REG_2, -16),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -16), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: invalid size of register fill",
+	  0 },
+	{ "32-bit atomic through a variable stack offset that may reach a spilled pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_ST_MEM(BPF_DW, BPFI_REG_10, -16, 0), BPF_LDX_MEM(BPF_DW, BPFI_REG_3, BPFI_REG_1, 0),
+	    BPF_ALU64_IMM(BPF_AND, BPFI_REG_3, 8), BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_4, BPFI_REG_3),
+	    BPF_MOV64_IMM(BPFI_REG_2, 1), BPF_ATOMIC_OP(BPF_W, BPF_ADD, BPFI_REG_4, BPFI_REG_2, 0),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 8: variable offset stack pointer cannot be passed into helper function",
+	  0 },
+	{ "32-bit atomic on a 32-bit spilled scalar",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 7), BPF_STX_MEM(BPF_W, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_MOV64_IMM(BPFI_REG_2, 1),
+	    BPF_ATOMIC_OP(BPF_W, BPF_ADD | BPF_FETCH, BPFI_REG_10, BPFI_REG_2, -8),
+	    BPF_LDX_MEM(BPF_W, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "32-bit store of a map value pointer into a map value",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_DATA, 0), BPF_STX_MEM(BPF_W, BPFI_REG_1, BPFI_REG_1, 0),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
 	{ "unknown helper",
 	  { BPF_EMIT_CALL(9999), BPF_EXIT_INSN() },
 	  -EINVAL,
@@ -988,6 +1028,92 @@ static int count_lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
+
+/*
+ * Spill/fill widths (issue 11 B2): a map pointer spilled to fp-8, then one access of 1/2/4/8
+ * bytes at fp-8 (a plain load or store, the pointer stored narrow itself, or an atomic with
+ * and without fetch), then an 8-byte fill whose value goes into a map value. The expected
+ * results are the running kernel's for a privileged loader: an atomic reads before it
+ * writes, so a narrow one on a spilled pointer is a narrow fill and refused, like a narrow
+ * load ("invalid size of register fill"); a pointer is spilled whole or not at all
+ * ("invalid size of register spill"); a narrow plain store over it is allowed (the kernel
+ * refuses it only to unprivileged loaders).
+ */
+enum spill_op {
+	SPILL_LOAD,
+	SPILL_STORE,
+	SPILL_STORE_PTR,
+	SPILL_ADD,
+	SPILL_FETCH_ADD,
+	SPILL_XCHG,
+	SPILL_CMPXCHG,
+	SPILL_NR_OPS
+};
+static const char *const spill_op_names[] = { "load",	    "store",	 "store of the pointer",
+					      "atomic add", "fetch add", "xchg",
+					      "cmpxchg" };
+static const uint8_t spill_widths[] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+#define SPILL_CASES (SPILL_NR_OPS * 4)
+
+static uint32_t spill_case(int k, struct bpf_insn *p, int *ret_err, const char **ret_msg)
+{
+	int op = k / 4, sz = spill_widths[k % 4];
+	bool narrow = sz != BPF_DW, atomic = op >= SPILL_ADD;
+	static const int32_t atomic_imm[] = { BPF_ADD, BPF_ADD | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG };
+	uint32_t n = 0;
+
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, BPFI_REG_1,
+					       BPF_PSEUDO_MAP_FD, 0, FD_DATA);
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(0, 0, 0, 0, 0);
+	p[n++] = (struct bpf_insn)BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8);
+	p[n++] = (struct bpf_insn)BPF_MOV64_IMM(BPFI_REG_2, 1);
+	p[n++] = (struct bpf_insn)BPF_MOV64_IMM(BPFI_REG_0, 0);
+	if (op == SPILL_LOAD)
+		p[n++] = (struct bpf_insn)BPF_LDX_MEM(sz, BPFI_REG_2, BPFI_REG_10, -8);
+	else if (op == SPILL_STORE)
+		p[n++] = (struct bpf_insn)BPF_STX_MEM(sz, BPFI_REG_10, BPFI_REG_2, -8);
+	else if (op == SPILL_STORE_PTR)
+		p[n++] = (struct bpf_insn)BPF_STX_MEM(sz, BPFI_REG_10, BPFI_REG_1, -8);
+	else
+		p[n++] = (struct bpf_insn)BPF_ATOMIC_OP(sz, atomic_imm[op - SPILL_ADD], BPFI_REG_10,
+							BPFI_REG_2, -8);
+	p[n++] = (struct bpf_insn)BPF_LDX_MEM(BPF_DW, BPFI_REG_3, BPFI_REG_10, -8);
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, BPFI_REG_4,
+					       BPF_PSEUDO_MAP_VALUE, 0, FD_DATA);
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(0, 0, 0, 0, 0);
+	p[n++] = (struct bpf_insn)BPF_STX_MEM(BPF_DW, BPFI_REG_4, BPFI_REG_3, 0);
+	p[n++] = (struct bpf_insn)BPF_MOV64_IMM(BPFI_REG_0, 0);
+	p[n++] = (struct bpf_insn)BPF_EXIT_INSN();
+	*ret_err = 0;
+	*ret_msg = NULL;
+	if (atomic && (sz == BPF_B || sz == BPF_H)) {
+		*ret_err = -EINVAL;
+		*ret_msg = "insn 5: BPF_STX uses reserved fields";
+	} else if (narrow && (op == SPILL_LOAD || atomic)) {
+		*ret_err = -EACCES;
+		*ret_msg = "insn 5: invalid size of register fill";
+	} else if (narrow && op == SPILL_STORE_PTR) {
+		*ret_err = -EACCES;
+		*ret_msg = "insn 5: invalid size of register spill";
+	}
+	return n;
+}
+
+START_TEST(spill_fill_widths)
+{
+	struct bpf_insn insns[16];
+	const char *msg;
+	char buf[4096];
+	int expect, err;
+	uint32_t n = spill_case(_i, insns, &expect, &msg);
+
+	err = check_prog(insns, n, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), 0);
+	ck_assert_msg(err == expect && (!msg || strstr(buf, msg)),
+		      "%s of %d bytes on a spilled pointer: err %d, expected %d (%s); log: %s",
+		      spill_op_names[_i / 4], 1 << (_i % 4), err, expect, msg ? msg : "", buf);
+	ck_assert(!err || count_lines(buf) == 1);
+}
+END_TEST
 
 START_TEST(run_case)
 {
@@ -1670,6 +1796,7 @@ Suite *verifier_suite(void)
 	TCase *tconf = tcase_create("conformance");
 
 	tcase_add_loop_test(tc, run_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, spill_fill_widths, 0, SPILL_CASES);
 	tcase_add_test(tc, trace_level);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, reports_live_insns);
