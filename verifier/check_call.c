@@ -245,6 +245,43 @@ static int enter_callback(struct bpfi_verifier_env *env, uint32_t i, uint32_t cb
 }
 
 /*
+ * A tail call replaces only the current frame: the frames of its callers stay on the stack
+ * under the target, and BPFI_MAX_TAIL_CALLS tail calls in a row pile them up. The JIT gives
+ * every frame that uses the stack all of BPFI_STACK_SIZE, with the return address, saved
+ * registers and alignment VERIFIER_JIT_FRAME_MAX bytes, and programs run on a 32 KiB private
+ * stack (stub/dispatch.c). So tail calls are allowed from the main program and from the
+ * subprograms it calls, not deeper: 33 tail calls leave 33 * 576 bytes, the last program's
+ * deepest chain adds 8 * 576, 23.6 KiB in all, and 9 KiB remain for the helpers. (The kernel
+ * sizes its frames by their use and allows deeper chains whose callers use less than 256
+ * bytes; stack_depth.c applies that rule too.) A bpf_loop callback is entered afresh by the
+ * helper, where the JIT starts the count over, so tail calls are refused there (the kernel
+ * running kernel refuses them too).
+ */
+static int check_tail_call_depth(struct bpfi_verifier_env *env, uint32_t i)
+{
+	struct vstate *st = env->cur;
+	struct subprog_info *sp;
+	uint32_t fi;
+
+	for (fi = 1; fi <= st->curframe; fi++)
+		if (st->frames[fi]->is_callback)
+			return verifier__reject(env, -EACCES, i,
+						"tail_call is not allowed in callbacks");
+	if (st->curframe > 1)
+		return verifier__reject(env, -EACCES, i,
+					"tail_calls are not allowed at call depth %u: each of %u "
+					"tail calls would leave %u caller frames of up to %u bytes",
+					st->curframe, BPFI_MAX_TAIL_CALLS, st->curframe,
+					VERIFIER_JIT_FRAME_MAX);
+	sp = &env->subprogs[verifier__cur_frame(env)->subprog];
+	if (st->curframe && !sp->has_tail_call) {
+		sp->has_tail_call = true;
+		sp->tail_call_insn = i;
+	}
+	return 0;
+}
+
+/*
  * A tail call from a subprogram or callback that succeeds returns to its caller once the
  * target exits (the target replaces only the current frame), as the kernel models it: that
  * path, a return with an unknown R0, is followed now; the failed call's path is queued. So a
@@ -335,6 +372,9 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 						"supported",
 						k, (long long)id);
 	if (id == VERIFIER_FUNC_TAIL_CALL) {
+		err = check_tail_call_depth(env, i);
+		if (err)
+			return err;
 		/* From the main program, one that succeeds never comes back to submit a record. */
 		if (!env->cur->curframe && env->cur->nrefs)
 			return verifier__reject(env, -EINVAL, i,

@@ -143,6 +143,8 @@ struct subprog_info {
 	uint32_t start;
 	uint32_t end; /* one past the last insn */
 	uint32_t stack_depth; /* deepest stack byte any path touched in it */
+	uint32_t tail_call_insn; /* its first tail call on a checked path, if has_tail_call */
+	bool has_tail_call;
 };
 
 struct state_list {
@@ -295,6 +297,11 @@ const struct helper_proto *verifier__helper_proto(int32_t id);
 
 /* Helper id of bpf_loop, whose callback is verified as a call. */
 #define VERIFIER_FUNC_LOOP 181
+/*
+ * The most stack one JIT frame takes: BPFI_STACK_SIZE, 8 bytes of alignment, six saved
+ * registers and the return address (jit/x86_64/jit.c plan_frame()).
+ */
+#define VERIFIER_JIT_FRAME_MAX (BPFI_STACK_SIZE + 8 + 6 * 8 + 8)
 /* Helper id of bpf_tail_call. */
 #define VERIFIER_FUNC_TAIL_CALL 12
 
