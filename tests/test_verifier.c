@@ -17,6 +17,7 @@
 #include <bpfinject/verifier.h>
 
 #include "conformance.h"
+#include "tail_worst.h"
 #include "verifier/verifier_internal.h"
 
 /* ---- instruction builders (the kernel's filter.h names, which UAPI does not export) ---- */
@@ -1156,6 +1157,20 @@ START_TEST(spill_fill_widths)
 }
 END_TEST
 
+/* The deepest stack tail calls can build (tests/tail_worst.h) is a program the check accepts. */
+START_TEST(tail_call_worst_case_accepted)
+{
+	struct bpf_insn insns[TAIL_WORST_INSNS];
+	uint32_t n =
+		tail_worst_build(insns, BPF_PSEUDO_MAP_FD, FD_PROGS, BPF_PSEUDO_MAP_VALUE, FD_DATA);
+	char buf[4096];
+
+	ck_assert_uint_eq(n, TAIL_WORST_INSNS);
+	ck_assert_msg(!check_prog(insns, n, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), 0), "%s",
+		      buf);
+}
+END_TEST
+
 START_TEST(run_case)
 {
 	const struct verifier_case *c = &cases[_i];
@@ -1838,6 +1853,7 @@ Suite *verifier_suite(void)
 
 	tcase_add_loop_test(tc, run_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_loop_test(tc, spill_fill_widths, 0, SPILL_CASES);
+	tcase_add_test(tc, tail_call_worst_case_accepted);
 	tcase_add_test(tc, trace_level);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, reports_live_insns);
