@@ -254,7 +254,7 @@ static int enter_callback(struct bpfi_verifier_env *env, uint32_t i, uint32_t cb
  * deepest chain adds 8 * 576, 23.6 KiB in all, and 9 KiB remain for the helpers. (The kernel
  * sizes its frames by their use and allows deeper chains whose callers use less than 256
  * bytes; stack_depth.c applies that rule too.) A bpf_loop callback is entered afresh by the
- * helper, where the JIT starts the count over, so tail calls are refused there (the kernel
+ * helper, where the JIT starts the count over, so tail calls are refused there (the
  * running kernel refuses them too).
  */
 static int check_tail_call_depth(struct bpfi_verifier_env *env, uint32_t i)
