@@ -282,7 +282,7 @@ static int check_tail_call_depth(struct bpfi_verifier_env *env, uint32_t i)
 }
 
 /*
- * A tail call from a subprogram or callback that succeeds returns to its caller once the
+ * A tail call from a subprogram that succeeds returns to the subprogram's caller once the
  * target exits (the target replaces only the current frame), as the kernel models it: that
  * path, a return with an unknown R0, is followed now; the failed call's path is queued. So a
  * record the subprogram holds is lost there, and one its caller holds must still be released
