@@ -295,7 +295,15 @@ int cli__obj_load(const char *path, const char *keep_prog, struct cli_obj *ret_o
 		if (failed < 0) {
 			const char *why = cli__libbpf_last_warning();
 
-			cli__err(path, "cannot load: %s", why[0] ? why : strerror(-err));
+			/* Left out, a rejected program can fail the rest (a PROG_ARRAY slot
+			 * naming it): its reason is the one to give. */
+			for (i = 0; i < o.nr_progs && !o.progs[i].rejected; i++)
+				;
+			if (i < o.nr_progs)
+				cli__err(path, "prog '%s' rejected: %s", o.progs[i].name,
+					 o.progs[i].reason);
+			else
+				cli__err(path, "cannot load: %s", why[0] ? why : strerror(-err));
 			goto fail;
 		}
 		o.progs[failed].rejected = true;

@@ -21,7 +21,13 @@
  * globals). run() executes from vm->pc until the frame it was entered at exits; bpf-to-bpf
  * calls and their exits only move vm->depth, so they cost no C recursion. bpf_loop is the one
  * place that recurses: its callback runs as a frame of its own through a nested run(), so C
- * recursion is bounded by BPFI_MAX_CALL_FRAMES too.
+ * recursion is bounded by INTERP_MAX_FRAMES too.
+ *
+ * A tail call replaces the current frame only: from a subprogram, the target's main program
+ * runs one frame down and returns to the subprogram's caller, whose frame stays. So each
+ * program gets BPFI_MAX_CALL_FRAMES from where its main runs (vm->base), and a run has room
+ * for one more frame per tail call: the check allows tail calls from the main program and its
+ * direct subprograms only, so 33 tail calls move the base at most 33 frames down.
  *
  * Control flow is never trusted: every instruction fetch checks pc < insn_cnt (so a jump out
  * of range, a call past the end and falling off the end all stop there), jumps into the
@@ -46,12 +52,15 @@
 
 #define INTERP_NR_REGS	 16
 #define INTERP_STACK_U64 (BPFI_STACK_SIZE / 8)
+/* Frames of one run: a program's own, plus one per tail call (41 stacks, 21 KiB). */
+#define INTERP_MAX_FRAMES (BPFI_MAX_CALL_FRAMES + BPFI_MAX_TAIL_CALLS)
 
 /* What a call saves to be restored by the matching exit: where to return and r6-r9. */
 struct interp_frame {
 	const struct bpf_insn *insns;
 	uint32_t insn_cnt;
 	uint32_t ret_pc;
+	uint32_t base; /* the caller's vm->base */
 	uint64_t callee_saved[4];
 };
 
@@ -61,10 +70,11 @@ struct interp {
 	uint32_t insn_cnt;
 	uint32_t pc;
 	uint32_t depth; /* current frame, 0 for the main program */
+	uint32_t base; /* frame the running program's main runs in (moved by tail calls) */
 	uint32_t tail_calls;
 	const struct bpfi_env *env;
-	struct interp_frame frames[BPFI_MAX_CALL_FRAMES]; /* frames[d]: saved by the call into d */
-	uint64_t stack[BPFI_MAX_CALL_FRAMES][INTERP_STACK_U64];
+	struct interp_frame frames[INTERP_MAX_FRAMES]; /* frames[d]: saved by the call into d */
+	uint64_t stack[INTERP_MAX_FRAMES][INTERP_STACK_U64];
 };
 
 static int run(struct interp *vm, uint32_t base);
@@ -331,12 +341,13 @@ static int push_frame(struct interp *vm, uint32_t target)
 
 	if (target >= vm->insn_cnt)
 		return -BPFI_EINVAL;
-	if (vm->depth + 1 >= BPFI_MAX_CALL_FRAMES)
+	if (vm->depth + 1 - vm->base >= BPFI_MAX_CALL_FRAMES || vm->depth + 1 >= INTERP_MAX_FRAMES)
 		return -BPFI_E2BIG;
 	f = &vm->frames[++vm->depth];
 	f->insns = vm->insns;
 	f->insn_cnt = vm->insn_cnt;
 	f->ret_pc = vm->pc;
+	f->base = vm->base;
 	for (int i = 0; i < 4; i++)
 		f->callee_saved[i] = vm->reg[BPFI_REG_6 + i];
 	vm->reg[BPFI_REG_10] = frame_pointer(vm, vm->depth);
@@ -352,6 +363,7 @@ static void pop_frame(struct interp *vm)
 	vm->insns = f->insns;
 	vm->insn_cnt = f->insn_cnt;
 	vm->pc = f->ret_pc;
+	vm->base = f->base;
 	for (int i = 0; i < 4; i++)
 		vm->reg[BPFI_REG_6 + i] = f->callee_saved[i];
 	vm->reg[BPFI_REG_10] = frame_pointer(vm, vm->depth);
@@ -381,6 +393,7 @@ static int tail_call(struct interp *vm)
 	vm->insns = e->insns;
 	vm->insn_cnt = e->insn_cnt;
 	vm->pc = 0;
+	vm->base = vm->depth;
 	vm->reg[BPFI_REG_10] = frame_pointer(vm, vm->depth);
 	return 0;
 }
@@ -742,6 +755,7 @@ int bpfi_interp_run(const struct bpf_insn *insns, uint32_t insn_cnt, uint64_t r1
 	vm.insn_cnt = insn_cnt;
 	vm.pc = 0;
 	vm.depth = 0;
+	vm.base = 0;
 	vm.tail_calls = 0;
 	vm.env = env;
 	vm.reg[BPFI_REG_10] = frame_pointer(&vm, 0);

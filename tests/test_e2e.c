@@ -717,6 +717,70 @@ START_TEST(errors_are_one_line)
 }
 END_TEST
 
+/*
+ * Issue 11 A2: the deepest stack tail calls can build in a program the check accepts (33 tail
+ * calls from a subprogram of the probe, each leaving the probe's frame, then a chain to the
+ * eighth frame: e2e_tail.bpf.c) runs in a live process on its private stack, with every tail
+ * call made; the target runs to its end.
+ */
+START_TEST(tail_calls_at_their_deepest)
+{
+	char objpath[600], target[600], outfile[] = "/tmp/bpfi-e2e-XXXXXX", line[128], *out, *err;
+	char *argv[] = { bpfinject, objpath, "-a", "tail_deep=fixture_work", "--json", "--", target,
+			 "300",	    outfile, NULL };
+	struct test_proc b;
+	long calls = 0, sum, retsum;
+	FILE *f;
+	int fd;
+
+	paths();
+	snprintf(objpath, sizeof(objpath), "%s/e2e_tail.bpf.o", BPFI_TEST_BPF_DIR);
+	snprintf(target, sizeof(target), "%s/target_early", fixtures);
+	fd = mkstemp(outfile);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	test_spawn(&b, argv);
+	ck_assert_msg(test_finish(&b, &out, &err) == 0, "%s", err);
+	f = fopen(outfile, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(outfile);
+	ck_assert_int_eq(sscanf(line, "calls %ld sum %ld retsum %ld", &calls, &sum, &retsum), 3);
+	ck_assert_int_eq(calls, 300);
+	ck_assert_int_eq(counter(out, 0), (1 + 33) * calls);
+	ck_assert_int_eq(counter(out, 1), calls);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
+ * The same with the tail call seven frames down, as in the issue: each of them would leave
+ * seven frames (4 KiB) on the private stack, and the target died of the ninth. The check
+ * refuses it, in one line, and the command never starts.
+ */
+START_TEST(tail_calls_from_deep_subprograms_refused)
+{
+	char objpath[600], target[600], *out, *err;
+	char *argv[] = { bpfinject, objpath,	 "-a", "tail_deep=fixture_work", "--", target,
+			 "300",	    "/dev/null", NULL };
+	struct test_proc b;
+
+	paths();
+	snprintf(objpath, sizeof(objpath), "%s/e2e_tail_deep.bpf.o", BPFI_TEST_BPF_DIR);
+	snprintf(target, sizeof(target), "%s/target_early", fixtures);
+	test_spawn(&b, argv);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 1);
+	ck_assert_msg(strstr(err, "prog 'tail_deep' rejected: insn ") &&
+			      strstr(err, ": tail_calls are not allowed at call depth 7") &&
+			      strchr(err, '\n') == err + strlen(err) - 1,
+		      "stderr: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
 Suite *e2e_suite(void);
 Suite *e2e_suite(void)
 {
@@ -726,6 +790,8 @@ Suite *e2e_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, attach_by_pid_counts_exactly, 0, 2);
 	tcase_add_test(tc, command_probed_from_main);
+	tcase_add_test(tc, tail_calls_at_their_deepest);
+	tcase_add_test(tc, tail_calls_from_deep_subprograms_refused);
 	tcase_add_test(tc, libc_functions_of_a_debian_program);
 	tcase_add_test(tc, syscall_fault_injection);
 	tcase_add_test(tc, fault_command_fails_the_fourth_write);

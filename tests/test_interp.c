@@ -23,6 +23,7 @@
 #include <bpfinject/maps.h>
 
 #include "conformance.h"
+#include "tail_worst.h"
 
 #define CONFORMANCE_TOTAL 313
 
@@ -755,6 +756,26 @@ START_TEST(tail_call_from_subprogram)
 }
 END_TEST
 
+/*
+ * Issue 11 A2: 33 tail calls from a subprogram of main (each leaving main's frame), then a
+ * chain to the eighth frame: a program the check accepts runs every tail call here too.
+ */
+START_TEST(tail_call_worst_case_depth)
+{
+	static struct bpf_insn insns[TAIL_WORST_INSNS];
+	uint64_t res[3] = { 0 }, r0 = 1;
+	uint32_t slot = 0, id = 1;
+
+	tail_worst_build(insns, 0, (uintptr_t)tf.map, 0, (uintptr_t)res);
+	tf.progs[1] = (struct bpfi_prog_entry){ .insns = insns, .insn_cnt = TAIL_WORST_INSNS };
+	ck_assert_int_eq(bpfi_map_update_user(tf.map, &slot, &id, 0), 0);
+	ck_assert_int_eq(bpfi_interp_run(insns, TAIL_WORST_INSNS, 0, 0, &tf.env, &r0), 0);
+	ck_assert_uint_eq(res[0], 1 + BPFI_MAX_TAIL_CALLS);
+	ck_assert_uint_eq(r0, 0);
+	ck_assert_uint_ne(res[1], 0);
+}
+END_TEST
+
 /* ---- (4) differential: random programs, this interpreter against the running kernel ---- */
 
 #define DIFF_PROGS	 2000
@@ -988,6 +1009,7 @@ Suite *interp_suite(void)
 	tcase_add_test(tail, tail_call_empty_or_out_of_range_falls_through);
 	tcase_add_test(tail, tail_call_chain_limit);
 	tcase_add_test(tail, tail_call_from_subprogram);
+	tcase_add_test(tail, tail_call_worst_case_depth);
 	suite_add_tcase(s, tail);
 
 	tcase_add_test(diff, kernel_differential);

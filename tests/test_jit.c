@@ -18,6 +18,7 @@
 #include "conformance.h"
 #include "jit/x86_64/jit_x86_internal.h"
 #include "jit_fuzz.h"
+#include "tail_worst.h"
 
 Suite *jit_suite(void);
 
@@ -824,6 +825,66 @@ START_TEST(test_tail_call_from_subprogram)
 }
 END_TEST
 
+/* fn(r1, 0) with rsp at @top: a stack of our own, switched to as stub/stack.S does. */
+__asm__(".text\n"
+	".hidden tw_run_on_stack\n"
+	".type tw_run_on_stack, @function\n"
+	"tw_run_on_stack:\n"
+	"	push %rbp\n"
+	"	mov %rsp, %rbp\n"
+	"	mov %rdx, %rsp\n"
+	"	and $-16, %rsp\n"
+	"	mov %rdi, %rax\n"
+	"	mov %rsi, %rdi\n"
+	"	xor %esi, %esi\n"
+	"	call *%rax\n"
+	"	mov %rbp, %rsp\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size tw_run_on_stack, . - tw_run_on_stack\n");
+uint64_t tw_run_on_stack(bpfi_jit_fn fn, uint64_t r1, uint64_t top);
+
+/* A target's private stack (stub/dispatch.c): 32 KiB above a guard page. */
+#define TW_STACK (32u << 10)
+/* What the JIT's largest frame takes: 512 bytes, alignment, 6 saved registers, the return. */
+#define TW_FRAME (BPFI_STACK_SIZE + 8 + 6 * 8 + 8)
+
+/*
+ * Issue 11 A2: the deepest stack an accepted program can build with tail calls (33 from a
+ * subprogram of main, each leaving main's frame, then a chain to the eighth frame) runs on a
+ * target-sized private stack, makes every tail call, and leaves room for helpers below.
+ */
+START_TEST(test_tail_call_worst_case_stack)
+{
+	struct bpf_insn insns[TAIL_WORST_INSNS];
+	struct bpfi_jit_image *image = NULL;
+	uint64_t res[3] = { 0 }, top, used;
+	bpfi_jit_fn fn;
+	uint8_t *mem;
+
+	tail_worst_build(insns, 0, TAIL_MAP, 0, (uintptr_t)res);
+	fn = load_prog(insns, TAIL_WORST_INSNS, &image);
+	memcpy(&tail_entry_tbl[0].tail_entry, &fn, sizeof(fn));
+	tail_entry_tbl[0].tail_entry += bpfi_jit_image_tail_offset(image);
+	mem = mmap(NULL, 4096 + TW_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
+	ck_assert(mem != MAP_FAILED);
+	ck_assert_int_eq(mprotect(mem, 4096, PROT_NONE), 0);
+	top = (uintptr_t)mem + 4096 + TW_STACK;
+	ck_assert_uint_eq(tw_run_on_stack(fn, 0, top), 0);
+	ck_assert_uint_eq(res[0], 1 + BPFI_MAX_TAIL_CALLS);
+	used = top - (res[1] - BPFI_STACK_SIZE);
+	printf("jit: 33 tail calls from a subprogram, then 8 frames: %llu of %u stack bytes\n",
+	       (unsigned long long)used, TW_STACK);
+	ck_assert_uint_le(used, (1 + BPFI_MAX_TAIL_CALLS + BPFI_MAX_CALL_FRAMES - 1) * TW_FRAME);
+	ck_assert_uint_ge(TW_STACK - used, 8192);
+	ck_assert_uint_le(res[2] - res[1], used);
+	munmap(mem, 4096 + TW_STACK);
+	tail_entry_tbl[0].tail_entry = 0;
+	bpfi_jit_image_free(image);
+}
+END_TEST
+
 /* Maps code built with our own (golden-tested) encoders, read-execute. */
 static void *map_state(struct jit_state *st)
 {
@@ -1162,6 +1223,7 @@ Suite *jit_suite(void)
 	tcase_add_test(tc, test_tail_call);
 	tcase_add_test(tc, test_tail_call_limit);
 	tcase_add_test(tc, test_tail_call_from_subprogram);
+	tcase_add_test(tc, test_tail_call_worst_case_stack);
 	tcase_add_test(tc, test_sysv_callee_saved);
 	tcase_add_test(tc, test_call_alignment);
 	suite_add_tcase(s, tc);

@@ -603,6 +603,25 @@ START_TEST(prog_log_levels)
 }
 END_TEST
 
+/*
+ * A raw PROG_LOAD of "call pc+1; exit; call pc-4; exit" (issue 11 B1): the bpf-to-bpf call to
+ * insn -1 is refused like the kernel does, where the check used to read out of bounds and
+ * the loading process (a tool under the shim) died.
+ */
+START_TEST(prog_load_call_before_start)
+{
+	struct bpf_insn insns[] = { INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 1), EXIT,
+				    INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, -4), EXIT };
+	char log[256] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
+		    .log_level = 1);
+
+	ck_assert_int_eq(bpf_prog_load(BPF_PROG_TYPE_KPROBE, "neg", "GPL", insns, 4, &opts),
+			 -EINVAL);
+	ck_assert_msg(strstr(log, "insn 2: call to invalid destination") != NULL, "log: '%s'", log);
+}
+END_TEST
+
 /* One lock around the object table: threads creating, updating and loading at once. */
 #define NR_THREADS 4
 #define NR_UPDATES 500
@@ -1077,6 +1096,7 @@ Suite *runtime_suite(void)
 	tcase_add_test(tc, rejected_program_log);
 	tcase_add_test(tc, rejected_program_short_log);
 	tcase_add_test(tc, prog_log_levels);
+	tcase_add_test(tc, prog_load_call_before_start);
 	tcase_add_test(tc, threads_share_the_table);
 	tcase_add_test(tc, info_by_fd);
 	tcase_add_test(tc, fds_are_real);

@@ -17,6 +17,7 @@
 #include <bpfinject/verifier.h>
 
 #include "conformance.h"
+#include "tail_worst.h"
 #include "verifier/verifier_internal.h"
 
 /* ---- instruction builders (the kernel's filter.h names, which UAPI does not export) ---- */
@@ -452,6 +453,30 @@ static const struct verifier_case cases[] = {
 	  -EINVAL,
 	  "insn 1: jump out of range from insn 1 to 4",
 	  0 },
+	/* Issue 11 B1: a negative target was taken for "not a call" and read aux[-1]. */
+	{ "bpf-to-bpf call to insn -1",
+	  { BPF_CALL_REL(1), BPF_EXIT_INSN(), BPF_CALL_REL(-4), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 2: call to invalid destination -1",
+	  0 },
+	{ "bpf-to-bpf call far before the start",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_CALL_REL(INT32_MIN), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: call to invalid destination -2147483646",
+	  0 },
+	{ "callback address of insn -1",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 1),
+	    BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, BPFI_REG_2, BPF_PSEUDO_FUNC, 0, -3),
+	    BPF_RAW_INSN(0, 0, 0, 0, 0), BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_MOV64_IMM(BPFI_REG_4, 0),
+	    BPF_EMIT_CALL(FN_loop), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: call to invalid destination -1",
+	  0 },
+	{ "bpf-to-bpf call past the end",
+	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_CALL_REL(INT32_MAX), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 1: call to invalid destination 2147483649",
+	  0 },
 	{ "ld_imm64 missing its second slot",
 	  { BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
 	    BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, 0, 0, 0, 0) },
@@ -574,6 +599,46 @@ static const struct verifier_case cases[] = {
 	    BPF_LDX_MEM(BPF_W, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
 	  -EACCES,
 	  "insn 1: invalid size of register fill",
+	  0 },
+	/* Issue 11 B2 (the width matrix is spill_fill_widths): other halves, other pointers. */
+	{ "32-bit atomic on the upper half of a spilled stack pointer",
+	  { BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_10),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8), BPF_MOV64_IMM(BPFI_REG_2, 1),
+	    BPF_ATOMIC_OP(BPF_W, BPF_ADD | BPF_FETCH, BPFI_REG_10, BPFI_REG_2, -4),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 3: invalid size of register fill",
+	  0 },
+	{ "32-bit xchg on a spilled context pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -16), BPF_MOV64_IMM(BPFI_REG_2, 1),
+	    BPF_ATOMIC_OP(BPF_W, BPF_XCHG, BPFI_REG_10, BPFI_REG_2, -16),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -16), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: invalid size of register fill",
+	  0 },
+	{ "32-bit atomic through a variable stack offset that may reach a spilled pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_ST_MEM(BPF_DW, BPFI_REG_10, -16, 0), BPF_LDX_MEM(BPF_DW, BPFI_REG_3, BPFI_REG_1, 0),
+	    BPF_ALU64_IMM(BPF_AND, BPFI_REG_3, 8), BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_4, BPFI_REG_3),
+	    BPF_MOV64_IMM(BPFI_REG_2, 1), BPF_ATOMIC_OP(BPF_W, BPF_ADD, BPFI_REG_4, BPFI_REG_2, 0),
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 8: variable offset stack pointer cannot be passed into helper function",
+	  0 },
+	{ "32-bit atomic on a 32-bit spilled scalar",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 7), BPF_STX_MEM(BPF_W, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_MOV64_IMM(BPFI_REG_2, 1),
+	    BPF_ATOMIC_OP(BPF_W, BPF_ADD | BPF_FETCH, BPFI_REG_10, BPFI_REG_2, -8),
+	    BPF_LDX_MEM(BPF_W, BPFI_REG_0, BPFI_REG_10, -8), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "32-bit store of a map value pointer into a map value",
+	  { BPF_LD_MAP_VALUE(BPFI_REG_1, FD_DATA, 0), BPF_STX_MEM(BPF_W, BPFI_REG_1, BPFI_REG_1, 0),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
 	  0 },
 	{ "unknown helper",
 	  { BPF_EMIT_CALL(9999), BPF_EXIT_INSN() },
@@ -731,6 +796,176 @@ static const struct verifier_case cases[] = {
 	  -EACCES,
 	  "insn 3: R1 type=map_value expected=alloc_mem",
 	  0 },
+	/* Issue 11 B3: the record would never be submitted once the tail call succeeds. */
+	{ "ringbuf record held across a tail call",
+	  { BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_1), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 9),
+	    BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_7),
+	    BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_6),
+	    BPF_MOV64_IMM(BPFI_REG_2, 0), BPF_EMIT_CALL(FN_ringbuf_submit),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 12: tail_call would lead to reference leak",
+	  0 },
+	/* The caller gets control back after the target exits, and submits it. */
+	{ "ringbuf record held by the caller of a subprogram that tail-calls",
+	  { BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_1), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 6),
+	    BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_7),
+	    BPF_CALL_REL(5), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_6), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    /* subprogram: tail_call(ctx, progs, 0) */
+	    BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	/* ...but not if the subprogram submits it after the call, which only a failure reaches. */
+	{ "caller's ringbuf record submitted by a subprogram after its tail call",
+	  { BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_1), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 3),
+	    BPF_MOV64_REG(BPFI_REG_2, BPFI_REG_0), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_7),
+	    BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    /* subprogram (insn 12): r6 = record; tail_call(ctx, progs, 0); submit(r6) */
+	    BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_2), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_tail_call),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_6), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 11: Unreleased reference id=1 alloc_insn=5",
+	  0 },
+	{ "ringbuf record reserved in a subprogram and held across its tail call",
+	  { BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_1), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 9),
+	    BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_7),
+	    BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_6),
+	    BPF_MOV64_IMM(BPFI_REG_2, 0), BPF_EMIT_CALL(FN_ringbuf_submit),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: Unreleased reference id=1 alloc_insn=8",
+	  0 },
+	{ "ringbuf record held across a tail call made through callx",
+	  { BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_1), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 10),
+	    BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_0), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_7),
+	    BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_MOV64_IMM(BPFI_REG_5, FN_tail_call), BPF_CALLX(BPFI_REG_5),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_6), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EINVAL,
+	  "insn 13: tail_call would lead to reference leak",
+	  0 },
+	{ "tail call after the record is submitted",
+	  { BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_1), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 3),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_0), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_7),
+	    BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	/* Every control transfer a record can cross: a subprogram's exit, a callback's. */
+	{ "ringbuf record reserved in a subprogram that returns without it",
+	  { BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 2: Unreleased reference id=1 alloc_insn=7",
+	  0 },
+	{ "ringbuf record reserved in a subprogram and submitted by its caller",
+	  { BPF_CALL_REL(6), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 3),
+	    BPF_MOV64_REG(BPFI_REG_1, BPFI_REG_0), BPF_MOV64_IMM(BPFI_REG_2, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_submit), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "ringbuf record reserved in a bpf_loop callback and kept",
+	  { BPF_MOV64_IMM(BPFI_REG_1, 1), BPF_LD_FUNC(BPFI_REG_2, 6), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_MOV64_IMM(BPFI_REG_4, 0), BPF_EMIT_CALL(FN_loop), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN(),
+	    /* callback (insn 8) */
+	    BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  NULL,
+	  0 },
+	/* A callback that submits its caller's record and keeps a new one in its place. */
+	{ "bpf_loop callback swapping the caller's record for its own",
+	  { BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF), BPF_MOV64_IMM(BPFI_REG_2, 16),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_ringbuf_reserve),
+	    BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 12),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_0, -8), BPF_MOV64_IMM(BPFI_REG_1, 1),
+	    BPF_LD_FUNC(BPFI_REG_2, 10), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -8), BPF_MOV64_IMM(BPFI_REG_4, 0),
+	    BPF_EMIT_CALL(FN_loop), BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_10, -8),
+	    BPF_MOV64_IMM(BPFI_REG_2, 0), BPF_EMIT_CALL(FN_ringbuf_submit),
+	    BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    /* callback (insn 20) */
+	    BPF_MOV64_REG(BPFI_REG_6, BPFI_REG_2), BPF_LD_MAP_FD(BPFI_REG_1, FD_RINGBUF),
+	    BPF_MOV64_IMM(BPFI_REG_2, 16), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_ringbuf_reserve), BPF_JMP_IMM(BPF_JEQ, BPFI_REG_0, 0, 5),
+	    BPF_MOV64_REG(BPFI_REG_7, BPFI_REG_0), BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_6, 0),
+	    BPF_MOV64_IMM(BPFI_REG_2, 0), BPF_EMIT_CALL(FN_ringbuf_submit),
+	    BPF_STX_MEM(BPF_DW, BPFI_REG_6, BPFI_REG_7, 0), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "callback changes the references held",
+	  0 },
+	/* Issue 11 A2: tail calls from subprograms leave their callers' frames on the stack. */
+	{ "tail call from a subprogram of the main program",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -8, 0), BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN(), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "tail call from a subprogram of a subprogram",
+	  { BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(), BPF_CALL_REL(1),
+	    BPF_EXIT_INSN(), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 8: tail_calls are not allowed at call depth 2",
+	  0 },
+	{ "tail call from a subprogram whose caller uses 256 bytes of stack",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -256, 0), BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN(), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 7: tail_calls are not allowed when call stack of previous frames is 256 bytes. Too large",
+	  0 },
+	{ "tail call from a subprogram whose caller uses 240 bytes of stack",
+	  { BPF_ST_MEM(BPF_DW, BPFI_REG_10, -240, 0), BPF_CALL_REL(2), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN(), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS), BPF_MOV64_IMM(BPFI_REG_3, 0),
+	    BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
+	  0,
+	  NULL,
+	  0 },
+	{ "tail call from a bpf_loop callback",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8), BPF_MOV64_IMM(BPFI_REG_1, 2),
+	    BPF_LD_FUNC(BPFI_REG_2, 7), BPF_MOV64_REG(BPFI_REG_3, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_3, -8), BPF_MOV64_IMM(BPFI_REG_4, 0),
+	    BPF_EMIT_CALL(FN_loop), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN(),
+	    /* callback: tail_call(ctx, progs, 0), ctx spilled by the main program */
+	    BPF_LDX_MEM(BPF_DW, BPFI_REG_1, BPFI_REG_2, 0), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS),
+	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0),
+	    BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 14: tail_call is not allowed in callbacks",
+	  0 },
 	{ "tail call with a modified context pointer",
 	  { BPF_ALU64_IMM(BPF_ADD, BPFI_REG_1, 8), BPF_LD_MAP_FD(BPFI_REG_2, FD_PROGS),
 	    BPF_MOV64_IMM(BPFI_REG_3, 0), BPF_EMIT_CALL(FN_tail_call), BPF_MOV64_IMM(BPFI_REG_0, 0),
@@ -864,6 +1099,106 @@ static int count_lines(const char *s)
 		n += *s == '\n';
 	return n;
 }
+
+/*
+ * Spill/fill widths (issue 11 B2): a map pointer spilled to fp-8, then one access of 1/2/4/8
+ * bytes at fp-8 (a plain load or store, the pointer stored narrow itself, or an atomic with
+ * and without fetch), then an 8-byte fill whose value goes into a map value. The expected
+ * results are the running kernel's for a privileged loader: an atomic reads before it
+ * writes, so a narrow one on a spilled pointer is a narrow fill and refused, like a narrow
+ * load ("invalid size of register fill"); a pointer is spilled whole or not at all
+ * ("invalid size of register spill"); a narrow plain store over it is allowed (the kernel
+ * refuses it only to unprivileged loaders).
+ */
+enum spill_op {
+	SPILL_LOAD,
+	SPILL_STORE,
+	SPILL_STORE_PTR,
+	SPILL_ADD,
+	SPILL_FETCH_ADD,
+	SPILL_XCHG,
+	SPILL_CMPXCHG,
+	SPILL_NR_OPS
+};
+static const char *const spill_op_names[] = { "load",	    "store",	 "store of the pointer",
+					      "atomic add", "fetch add", "xchg",
+					      "cmpxchg" };
+static const uint8_t spill_widths[] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+#define SPILL_CASES (SPILL_NR_OPS * 4)
+
+static uint32_t spill_case(int k, struct bpf_insn *p, int *ret_err, const char **ret_msg)
+{
+	int op = k / 4, sz = spill_widths[k % 4];
+	bool narrow = sz != BPF_DW, atomic = op >= SPILL_ADD;
+	static const int32_t atomic_imm[] = { BPF_ADD, BPF_ADD | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG };
+	uint32_t n = 0;
+
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, BPFI_REG_1,
+					       BPF_PSEUDO_MAP_FD, 0, FD_DATA);
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(0, 0, 0, 0, 0);
+	p[n++] = (struct bpf_insn)BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8);
+	p[n++] = (struct bpf_insn)BPF_MOV64_IMM(BPFI_REG_2, 1);
+	p[n++] = (struct bpf_insn)BPF_MOV64_IMM(BPFI_REG_0, 0);
+	if (op == SPILL_LOAD)
+		p[n++] = (struct bpf_insn)BPF_LDX_MEM(sz, BPFI_REG_2, BPFI_REG_10, -8);
+	else if (op == SPILL_STORE)
+		p[n++] = (struct bpf_insn)BPF_STX_MEM(sz, BPFI_REG_10, BPFI_REG_2, -8);
+	else if (op == SPILL_STORE_PTR)
+		p[n++] = (struct bpf_insn)BPF_STX_MEM(sz, BPFI_REG_10, BPFI_REG_1, -8);
+	else
+		p[n++] = (struct bpf_insn)BPF_ATOMIC_OP(sz, atomic_imm[op - SPILL_ADD], BPFI_REG_10,
+							BPFI_REG_2, -8);
+	p[n++] = (struct bpf_insn)BPF_LDX_MEM(BPF_DW, BPFI_REG_3, BPFI_REG_10, -8);
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, BPFI_REG_4,
+					       BPF_PSEUDO_MAP_VALUE, 0, FD_DATA);
+	p[n++] = (struct bpf_insn)BPF_RAW_INSN(0, 0, 0, 0, 0);
+	p[n++] = (struct bpf_insn)BPF_STX_MEM(BPF_DW, BPFI_REG_4, BPFI_REG_3, 0);
+	p[n++] = (struct bpf_insn)BPF_MOV64_IMM(BPFI_REG_0, 0);
+	p[n++] = (struct bpf_insn)BPF_EXIT_INSN();
+	*ret_err = 0;
+	*ret_msg = NULL;
+	if (atomic && (sz == BPF_B || sz == BPF_H)) {
+		*ret_err = -EINVAL;
+		*ret_msg = "insn 5: BPF_STX uses reserved fields";
+	} else if (narrow && (op == SPILL_LOAD || atomic)) {
+		*ret_err = -EACCES;
+		*ret_msg = "insn 5: invalid size of register fill";
+	} else if (narrow && op == SPILL_STORE_PTR) {
+		*ret_err = -EACCES;
+		*ret_msg = "insn 5: invalid size of register spill";
+	}
+	return n;
+}
+
+START_TEST(spill_fill_widths)
+{
+	struct bpf_insn insns[16];
+	const char *msg;
+	char buf[4096];
+	int expect, err;
+	uint32_t n = spill_case(_i, insns, &expect, &msg);
+
+	err = check_prog(insns, n, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), 0);
+	ck_assert_msg(err == expect && (!msg || strstr(buf, msg)),
+		      "%s of %d bytes on a spilled pointer: err %d, expected %d (%s); log: %s",
+		      spill_op_names[_i / 4], 1 << (_i % 4), err, expect, msg ? msg : "", buf);
+	ck_assert(!err || count_lines(buf) == 1);
+}
+END_TEST
+
+/* The deepest stack tail calls can build (tests/tail_worst.h) is a program the check accepts. */
+START_TEST(tail_call_worst_case_accepted)
+{
+	struct bpf_insn insns[TAIL_WORST_INSNS];
+	uint32_t n =
+		tail_worst_build(insns, BPF_PSEUDO_MAP_FD, FD_PROGS, BPF_PSEUDO_MAP_VALUE, FD_DATA);
+	char buf[4096];
+
+	ck_assert_uint_eq(n, TAIL_WORST_INSNS);
+	ck_assert_msg(!check_prog(insns, n, BPF_PROG_TYPE_KPROBE, 0, buf, sizeof(buf), 0), "%s",
+		      buf);
+}
+END_TEST
 
 START_TEST(run_case)
 {
@@ -1546,6 +1881,8 @@ Suite *verifier_suite(void)
 	TCase *tconf = tcase_create("conformance");
 
 	tcase_add_loop_test(tc, run_case, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, spill_fill_widths, 0, SPILL_CASES);
+	tcase_add_test(tc, tail_call_worst_case_accepted);
 	tcase_add_test(tc, trace_level);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, reports_live_insns);

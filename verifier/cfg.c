@@ -233,7 +233,9 @@ static bool is_pseudo_func(const struct bpf_insn *insn)
 
 /*
  * Where control may go from @i: up to two successors (fall-through and target). Returns the
- * count; a pseudo call or a callback address also names its subprogram in @ret_callee.
+ * count; a pseudo call or a callback address also names its subprogram in @ret_callee, which
+ * is VERIFIER_NO_CALLEE otherwise (a real target may be negative: "call pc-4" at insn 2 names
+ * insn -1, and must be refused, not taken for "no call").
  */
 int verifier__insn_succs(const struct bpfi_verifier_env *env, uint32_t i, int64_t succ[2],
 			 int64_t *ret_callee)
@@ -241,7 +243,7 @@ int verifier__insn_succs(const struct bpfi_verifier_env *env, uint32_t i, int64_
 	const struct bpf_insn *insn = &env->insns[i];
 	uint8_t cls = BPF_CLASS(insn->code), op = BPF_OP(insn->code);
 
-	*ret_callee = -1;
+	*ret_callee = VERIFIER_NO_CALLEE;
 	if (bpfi_insn_is_ldimm64(insn)) {
 		if (is_pseudo_func(insn))
 			*ret_callee = (int64_t)i + insn->imm + 1;
@@ -284,9 +286,10 @@ static int find_subprogs(struct bpfi_verifier_env *env)
 		if (env->aux[i].flags & AUX_LDIMM_SECOND)
 			continue;
 		verifier__insn_succs(env, i, succ, &callee);
-		if (callee < 0)
+		if (callee == VERIFIER_NO_CALLEE)
 			continue;
-		if (callee >= env->insn_cnt || (env->aux[callee].flags & AUX_LDIMM_SECOND)) {
+		if (callee < 0 || callee >= env->insn_cnt ||
+		    (env->aux[callee].flags & AUX_LDIMM_SECOND)) {
 			free(start);
 			return malformed(env, i, "call to invalid destination %lld",
 					 (long long)callee);
@@ -383,9 +386,10 @@ static int walk_cfg(struct bpfi_verifier_env *env)
 		uint32_t cur = todo[--top];
 		const struct bpf_insn *insn = &env->insns[cur];
 		int n = verifier__insn_succs(env, cur, succ, &callee), k;
-		bool branch = n == 2 || BPF_OP(insn->code) == BPF_JA || callee >= 0;
+		bool branch =
+			n == 2 || BPF_OP(insn->code) == BPF_JA || callee != VERIFIER_NO_CALLEE;
 
-		if (callee >= 0)
+		if (callee != VERIFIER_NO_CALLEE)
 			succ[n++] = callee;
 		for (k = 0; k < n; k++) {
 			struct insn_aux *aux = &env->aux[succ[k]];

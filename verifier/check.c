@@ -49,8 +49,8 @@
  * Not checked yet (the full verifier's later stages): arguments of helpers without a
  * prototype in helpers.c; context field types and narrow-access rules (any read inside the
  * context size is an unknown number, no write is allowed); pointer leaks (we load as the
- * privileged tools do); uninitialised stack reads unless opts->strict_stack; references
- * held across a tail call; alignment outside the stack. kfuncs, BTF ids and LD_ABS/IND are
+ * privileged tools do); uninitialised stack reads unless opts->strict_stack; alignment
+ * outside the stack. kfuncs, BTF ids and LD_ABS/IND are
  * refused.
  *
  * bpf_loop callbacks run as calls (check_call.c): once from an entry view of the callers'

@@ -244,6 +244,67 @@ static int enter_callback(struct bpfi_verifier_env *env, uint32_t i, uint32_t cb
 	return push_frame(env, i, cb, true);
 }
 
+/*
+ * A tail call replaces only the current frame: the frames of its callers stay on the stack
+ * under the target, and BPFI_MAX_TAIL_CALLS tail calls in a row pile them up. The JIT gives
+ * every frame that uses the stack all of BPFI_STACK_SIZE, with the return address, saved
+ * registers and alignment VERIFIER_JIT_FRAME_MAX bytes, and programs run on a 32 KiB private
+ * stack (stub/dispatch.c). So tail calls are allowed from the main program and from the
+ * subprograms it calls, not deeper: 33 tail calls leave 33 * 576 bytes, the last program's
+ * deepest chain adds 8 * 576, 23.6 KiB in all, and 9 KiB remain for the helpers. (The kernel
+ * sizes its frames by their use and allows deeper chains whose callers use less than 256
+ * bytes; stack_depth.c applies that rule too.) A bpf_loop callback is entered afresh by the
+ * helper, where the JIT starts the count over, so tail calls are refused there (the
+ * running kernel refuses them too).
+ */
+static int check_tail_call_depth(struct bpfi_verifier_env *env, uint32_t i)
+{
+	struct vstate *st = env->cur;
+	struct subprog_info *sp;
+	uint32_t fi;
+
+	for (fi = 1; fi <= st->curframe; fi++)
+		if (st->frames[fi]->is_callback)
+			return verifier__reject(env, -EACCES, i,
+						"tail_call is not allowed in callbacks");
+	if (st->curframe > 1)
+		return verifier__reject(env, -EACCES, i,
+					"tail_calls are not allowed at call depth %u: each of %u "
+					"tail calls would leave %u caller frames of up to %u bytes",
+					st->curframe, BPFI_MAX_TAIL_CALLS, st->curframe,
+					VERIFIER_JIT_FRAME_MAX);
+	sp = &env->subprogs[verifier__cur_frame(env)->subprog];
+	if (st->curframe && !sp->has_tail_call) {
+		sp->has_tail_call = true;
+		sp->tail_call_insn = i;
+	}
+	return 0;
+}
+
+/*
+ * A tail call from a subprogram that succeeds returns to the subprogram's caller once the
+ * target exits (the target replaces only the current frame), as the kernel models it: that
+ * path, a return with an unknown R0, is followed now; the failed call's path is queued. So a
+ * record the subprogram holds is lost there, and one its caller holds must still be released
+ * by the caller, whatever the subprogram does after the call.
+ */
+static int tail_call_return(struct bpfi_verifier_env *env, uint32_t i)
+{
+	struct vstate *failed;
+	struct vframe *f;
+	bool end = false;
+	int err = states__push(env, i + 1, &failed);
+
+	if (err)
+		return err;
+	f = failed->frames[failed->curframe];
+	clobber_caller_saved(f);
+	bounds__set_unknown(&f->regs[BPFI_REG_0]);
+	bounds__set_unknown(verifier__reg(env, BPFI_REG_0));
+	verifier__trace(env, "%u: tail call succeeded: return to the caller\n", i);
+	return verifier__check_exit(env, i, &end);
+}
+
 static void set_return(struct bpfi_verifier_env *env, uint32_t i, const struct helper_proto *p,
 		       const struct call_meta *meta)
 {
@@ -310,6 +371,17 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 						"R%d callback passed to func #%lld, which is not "
 						"supported",
 						k, (long long)id);
+	if (id == VERIFIER_FUNC_TAIL_CALL) {
+		err = check_tail_call_depth(env, i);
+		if (err)
+			return err;
+		/* From the main program, one that succeeds never comes back to submit a record. */
+		if (!env->cur->curframe && env->cur->nrefs)
+			return verifier__reject(env, -EINVAL, i,
+						"tail_call would lead to reference leak");
+		if (env->cur->curframe)
+			return tail_call_return(env, i);
+	}
 	if (meta.release_id) {
 		err = release_reference(env, i, meta.release_id);
 		if (err)
@@ -367,6 +439,21 @@ static void drop_dangling(struct vstate *st)
 	}
 }
 
+static bool same_refs(const struct vstate *a, const struct vstate *b)
+{
+	uint32_t k, m;
+
+	if (a->nrefs != b->nrefs)
+		return false;
+	for (k = 0; k < a->nrefs; k++) {
+		for (m = 0; m < b->nrefs && b->refs[m].id != a->refs[k].id; m++)
+			;
+		if (m == b->nrefs)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The end of one run of a bpf_loop callback. The loop may run it again with whatever it
  * left in its callers' stacks (through the ctx pointer), so it is verified from an entry
@@ -380,7 +467,11 @@ static int callback_fixed_point(struct bpfi_verifier_env *env, uint32_t i, struc
 	uint32_t n = st->curframe;
 	int err;
 
-	if (st->nrefs != entry->nrefs)
+	/*
+	 * The same references, not only as many: one that released its caller's record and
+	 * kept a new one would leave the caller holding a record its stack no longer names.
+	 */
+	if (!same_refs(st, entry))
 		return verifier__reject(env, -EACCES, i,
 					"callback changes the references held (%u, was %u)",
 					st->nrefs, entry->nrefs);

@@ -359,6 +359,10 @@ int verifier__check_store(struct bpfi_verifier_env *env, uint32_t i, const struc
 			return err;
 		val = *verifier__reg(env, insn->src_reg);
 	}
+	/* A pointer is spilled whole or not at all (the kernel's rule, for every loader). */
+	if (size < 8 && val.type != VREG_SCALAR &&
+	    verifier__reg(env, insn->dst_reg)->type == VREG_PTR_TO_STACK)
+		return verifier__reject(env, -EACCES, i, "invalid size of register spill");
 	/* A narrow store keeps what fits: a constant's low bytes, a scalar range that fits. */
 	if (size < 8 && bounds__is_const(&val))
 		bounds__set_const(&val, val.umin & ((1ULL << (8 * size)) - 1));
@@ -386,6 +390,30 @@ int verifier__check_atomic(struct bpfi_verifier_env *env, uint32_t i, const stru
 		return verifier__reject(env, -EACCES, i,
 					"BPF_ATOMIC stores into R%u ctx is not allowed",
 					insn->dst_reg);
+	/*
+	 * An atomic reads before it writes: on the stack that read is a fill, so a narrow one
+	 * on a spilled pointer is refused like a narrow load (it would otherwise turn the
+	 * pointer's other bytes into a number an 8-byte fill returns).
+	 */
+	if (ptr->type == VREG_PTR_TO_STACK) {
+		struct vreg p = *ptr, old;
+		int64_t lo, hi;
+
+		/* The kernel refuses these outright (no fill of unknown place and size). */
+		if (p.omin != p.omax)
+			return verifier__reject(
+				env, -EACCES, i,
+				"variable offset stack pointer cannot be passed into "
+				"helper function; var_off=[%lld,%lld] size=%u",
+				(long long)(p.omin + insn->off), (long long)(p.omax + insn->off),
+				size);
+		err = stack_bounds(env, i, insn->dst_reg, &p, insn->off, size, true, &lo, &hi);
+		if (!err)
+			err = stack_read(env, i, env->cur->frames[p.frameno], lo, hi, size, false,
+					 false, &old);
+		if (err)
+			return err;
+	}
 	err = check_write(env, i, insn->dst_reg, insn->off, size, NULL);
 	if (err)
 		return err;

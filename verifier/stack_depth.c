@@ -42,9 +42,31 @@ static uint32_t chain_depth(const struct bpfi_verifier_env *env, uint32_t *memo,
 	return best;
 }
 
+/*
+ * The kernel's rule for tail calls in subprograms: the frames below one (only the main
+ * program's, as check_call.c allows them) must use less than 256 bytes, rounded as the
+ * kernel's JIT rounds them (to 16), so that 33 tail calls leave little behind.
+ */
+static int check_tail_call_callers(struct bpfi_verifier_env *env)
+{
+	uint32_t depth = (env->subprogs[0].stack_depth + 15) & ~15u, s;
+
+	for (s = 1; s < env->subprog_cnt; s++)
+		if (env->subprogs[s].has_tail_call && depth >= 256)
+			return verifier__reject(env, -EACCES, env->subprogs[s].tail_call_insn,
+						"tail_calls are not allowed when call stack of "
+						"previous frames is %u bytes. Too large",
+						depth);
+	return 0;
+}
+
 int verifier__check_max_stack_depth(struct bpfi_verifier_env *env)
 {
 	uint32_t *memo, depth, calls = 0, s;
+	int err = check_tail_call_callers(env);
+
+	if (err)
+		return err;
 
 	for (s = 0; s < env->subprog_cnt * env->subprog_cnt; s++)
 		calls += env->call_edges[s];

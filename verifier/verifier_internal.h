@@ -143,6 +143,8 @@ struct subprog_info {
 	uint32_t start;
 	uint32_t end; /* one past the last insn */
 	uint32_t stack_depth; /* deepest stack byte any path touched in it */
+	uint32_t tail_call_insn; /* its first tail call on a checked path, if has_tail_call */
+	bool has_tail_call;
 };
 
 struct state_list {
@@ -207,7 +209,12 @@ const char *verifier__reg_type_str(uint8_t type);
 
 /* cfg.c */
 int verifier__check_cfg(struct bpfi_verifier_env *env);
-/* Successors of insn @i (0-2); a pseudo call or callback address also names its callee. */
+/*
+ * Successors of insn @i (0-2); a pseudo call or callback address also names its callee, else
+ * @ret_callee is VERIFIER_NO_CALLEE (no insn index, however wrong, can be that: i + imm + 1
+ * stays within 33 bits).
+ */
+#define VERIFIER_NO_CALLEE INT64_MIN
 int verifier__insn_succs(const struct bpfi_verifier_env *env, uint32_t i, int64_t succ[2],
 			 int64_t *ret_callee);
 /* liveness.c */
@@ -290,5 +297,12 @@ const struct helper_proto *verifier__helper_proto(int32_t id);
 
 /* Helper id of bpf_loop, whose callback is verified as a call. */
 #define VERIFIER_FUNC_LOOP 181
+/*
+ * The most stack one JIT frame takes: BPFI_STACK_SIZE, 8 bytes of alignment, six saved
+ * registers and the return address (jit/x86_64/jit.c plan_frame()).
+ */
+#define VERIFIER_JIT_FRAME_MAX (BPFI_STACK_SIZE + 8 + 6 * 8 + 8)
+/* Helper id of bpf_tail_call. */
+#define VERIFIER_FUNC_TAIL_CALL 12
 
 #endif
