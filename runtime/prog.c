@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +109,20 @@ static int ctx_add_map(struct load_ctx *ctx, int fd, struct load_map **ret)
 }
 
 /*
+ * fd_array[@idx] as the kernel's copy_from_bpfptr() reads it: an index past the caller's
+ * array is -EFAULT, not a crash of the caller (the shim serves an unmodified tool's calls).
+ */
+static int read_fd_array(const int *fd_array, int32_t idx, int32_t *ret_fd)
+{
+	struct iovec local = { .iov_base = ret_fd, .iov_len = sizeof(*ret_fd) };
+	struct iovec remote = { .iov_base = (void *)(fd_array + idx), .iov_len = sizeof(*ret_fd) };
+
+	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof(*ret_fd))
+		return -EFAULT;
+	return 0;
+}
+
+/*
  * Resolves every map reference: fd_array indexes (MAP_IDX forms) become fds in @insns (the
  * copy the check sees), each map is looked up once, and value offsets are range-checked.
  */
@@ -138,7 +153,11 @@ static int resolve_maps(struct load_ctx *ctx, struct bpf_insn *insns, uint32_t c
 				return bpfi_log_err(ctx->log, -EINVAL,
 						    "insn %u: invalid fd_array index %d", i,
 						    insn->imm);
-			insn->imm = fd_array[insn->imm];
+			err = read_fd_array(fd_array, insn->imm, &insn->imm);
+			if (err)
+				return bpfi_log_err(ctx->log, err,
+						    "insn %u: fd_array[%d] cannot be read", i,
+						    insn->imm);
 			insn->src_reg = value ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD;
 		}
 		err = ctx_add_map(ctx, insn->imm, &m);

@@ -162,6 +162,11 @@ START_TEST(fd_array_map_idx)
 	insns[1].imm = 16;
 	ck_assert_int_eq(bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", insns, 5, &opts),
 			 -EINVAL);
+	/* an index far past the caller's array: -EFAULT as from the kernel, not a crash */
+	insns[1].imm = 8;
+	insns[0].imm = 1 << 28;
+	ck_assert_int_eq(bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", insns, 5, &opts),
+			 -EFAULT);
 	close(prog);
 	close(fds[0]);
 	close(fds[1]);
