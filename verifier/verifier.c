@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bpfinject/helpers.h>
+#include <bpfinject/target.h>
 #include <bpfinject/verifier.h>
 
 #include "common/compiler.h"
@@ -41,7 +42,7 @@ void verifier__trace(const struct bpfi_verifier_env *env, const char *fmt, ...)
 }
 
 /* Context sizes by program type (the kernel's *_is_valid_access bounds). */
-static uint32_t default_ctx_size(uint32_t prog_type)
+uint32_t bpfi_verifier_ctx_size(uint32_t prog_type)
 {
 	switch (prog_type) {
 	case BPF_PROG_TYPE_KPROBE:
@@ -49,7 +50,7 @@ static uint32_t default_ctx_size(uint32_t prog_type)
 	case BPF_PROG_TYPE_PERF_EVENT:
 		return 168 + 16; /* struct bpf_perf_event_data */
 	case BPF_PROG_TYPE_TRACEPOINT:
-		return 2048; /* PERF_MAX_TRACE_SIZE: the record size is known only at attach */
+		return BPFI_TP_CTX_SIZE; /* PERF_MAX_TRACE_SIZE: the record is known at attach */
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:
 		return 12 * 8; /* u64 args[MAX_BPF_FUNC_ARGS] */
 	case BPF_PROG_TYPE_SOCKET_FILTER:
@@ -80,7 +81,7 @@ static int init_env(struct bpfi_verifier_env *env, const struct bpf_insn *insns,
 	env->insns = insns;
 	env->insn_cnt = insn_cnt;
 	env->prog_type = o.prog_type;
-	env->ctx_size = o.ctx_size ? o.ctx_size : default_ctx_size(o.prog_type);
+	env->ctx_size = o.ctx_size ? o.ctx_size : bpfi_verifier_ctx_size(o.prog_type);
 	env->map_by_fd = o.map_by_fd;
 	env->helper_known = o.helper_known ? o.helper_known : default_helper_known;
 	env->cookie = o.cookie;

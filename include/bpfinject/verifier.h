@@ -12,6 +12,13 @@
 #include <bpfinject/common.h>
 #include <bpfinject/insn.h>
 
+/**
+ * @brief **bpfi_verifier_ctx_size()** is how many bytes of its context a program of
+ * @prog_type may read (what the check allows when @ctx_size is 0): whoever runs the program
+ * must give it that many bytes it owns (zeroes past the real record).
+ */
+uint32_t bpfi_verifier_ctx_size(uint32_t prog_type);
+
 #ifdef __cplusplus
 extern "C" {
 #endif
