@@ -25,12 +25,6 @@ _Static_assert(sizeof(struct bpfi_sc_enter_ctx) == sizeof(struct bpfi_syscall_en
 _Static_assert(offsetof(struct bpfi_sc_enter_ctx, override_ret) ==
 		       offsetof(struct bpfi_syscall_enter_rec, override_ret),
 	       "override_ret offset");
-_Static_assert(offsetof(struct bpfi_sc_enter_ctx, kind) ==
-		       offsetof(struct bpfi_syscall_enter_rec, reserved),
-	       "kind offset");
-_Static_assert(offsetof(struct bpfi_sc_enter_ctx, kind) == 72 &&
-		       offsetof(struct bpfi_sc_exit_ctx, kind) == 72,
-	       "bpf_override_return reads the context's kind at 72");
 _Static_assert(offsetof(struct bpfi_sc_exit_ctx, ret) ==
 		       offsetof(struct bpfi_syscall_exit_rec, ret),
 	       "ret offset");

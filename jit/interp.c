@@ -36,6 +36,10 @@
  * 9669 requires to be zero (off of most ALU ops, src of K forms) are the verifier's to check
  * too; they are ignored here, except where they select an operation (sdiv/smod, movsx).
  *
+ * Checked builds (tests/checked_interp.c) define INTERP_CHECK_INSN and INTERP_CHECK_RETURN
+ * and include this file: the first sees each instruction before it runs, the second each
+ * helper's return. Without them (the stub, the runtime) they cost nothing.
+ *
  * Memory is accessed byte by byte in little-endian order: that is defined for any alignment
  * and aliasing, and gcc and clang turn it back into single loads and stores at -O2.
  * Arithmetic is on unsigned types; signed operations go through explicit sign handling.
@@ -455,6 +459,9 @@ static int call_helper(struct interp *vm, uint64_t id)
 	if (!env || !env->helpers || id >= BPFI_HELPER_MAX || !(fn = env->helpers[id]))
 		return -BPFI_EINVAL;
 	r[0] = fn(r[1], r[2], r[3], r[4], r[5], env);
+#ifdef INTERP_CHECK_RETURN
+	INTERP_CHECK_RETURN(vm);
+#endif
 	if (env->unwind_helper_id >= 0 && id == (uint64_t)env->unwind_helper_id && !r[0])
 		return INTERP_STOP;
 	return 0;
@@ -587,6 +594,11 @@ static int run(struct interp *vm, uint32_t base)
 		if (pc >= cnt)
 			return -BPFI_EINVAL;
 		in = &insns[pc++];
+#ifdef INTERP_CHECK_INSN
+		err = INTERP_CHECK_INSN(vm, insns, pc - 1);
+		if (err)
+			return err;
+#endif
 		switch (in->code) {
 			ALU_CASES(BPF_ADD, a + b, a + b)
 			ALU_CASES(BPF_SUB, a - b, a - b)

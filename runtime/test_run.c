@@ -10,12 +10,18 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpfinject/verifier.h>
+
 #include "common/compiler.h"
 #include "runtime_internal.h"
 
 #define U64_PTR(x) ((void *)(unsigned long)(x))
 
-/* Context sizes (reference/bpf-surface.md §4): the largest a program of the type may read. */
+/*
+ * Context sizes (reference/bpf-surface.md §4): what ctx_out reports when there was no ctx_in.
+ * The buffer itself is as large as the check lets the program read (a tracepoint program
+ * may read 2048 bytes), zeroes past what ctx_in gave.
+ */
 #define RT_CTX_PT_REGS	   168 /* struct pt_regs, x86-64 */
 #define RT_CTX_PERF_EVENT  184 /* struct bpf_perf_event_data: pt_regs, sample_period, addr */
 #define RT_CTX_TRACEPOINT  64 /* common header (8), __syscall_nr slot (8), 6 argument slots */
@@ -104,8 +110,8 @@ static int test_run(const struct rt_prog *prog, union bpf_attr *attr)
 		return -EINVAL;
 	if (attr->test.ctx_size_in > 4096)
 		return -E2BIG;
-	/* A shorter ctx_in is zero-extended so that any field the type has can be read. */
-	size = BPFI_MAX(def, attr->test.ctx_size_in);
+	/* A shorter ctx_in is zero-extended so that any byte the check allows can be read. */
+	size = BPFI_MAX(BPFI_MAX(def, bpfi_verifier_ctx_size(prog->type)), attr->test.ctx_size_in);
 	ctx = calloc(1, size);
 	if (!ctx)
 		return -ENOMEM;

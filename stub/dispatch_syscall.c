@@ -58,6 +58,26 @@ static struct bpfi_thread_state *enter_guard(struct bpfi_target_hdr *t)
 	return ts;
 }
 
+/*
+ * The thread's context buffer (target.h, struct bpfi_sc_ctx) with the record's common header:
+ * common_type is set per event, common_pid is the thread's id as the kernel's current->pid.
+ * Only the first 64 bytes are written: the rest of the buffer stays zero.
+ */
+static inline struct bpfi_sc_ctx *ctx_header(struct bpfi_thread_state *ts, int64_t nr,
+					     uint64_t kind)
+{
+	struct bpfi_sc_ctx *c = &ts->sc;
+
+	c->kind = kind;
+	c->override_ret = 0;
+	c->rec.enter.common_type = 0;
+	c->rec.enter.common_flags = 0;
+	c->rec.enter.common_preempt_count = 0;
+	c->rec.enter.common_pid = (int32_t)ts->tid;
+	c->rec.enter.nr = nr;
+	return c;
+}
+
 /* The programs of one enter event: out of line, so that the common case (none) stays a
  * few loads with no frame to build. */
 __attribute__((noinline)) static uint64_t enter_run(struct bpfi_sc_enter_ctx *rec,
@@ -66,22 +86,24 @@ __attribute__((noinline)) static uint64_t enter_run(struct bpfi_sc_enter_ctx *re
 						    uint32_t nraw)
 {
 	struct bpfi_thread_state *ts = enter_guard(t);
+	struct bpfi_sc_ctx *c;
 
 	if (!ts)
 		return 0;
-	rec->common_pid = (int32_t)ts->tid;
-	rec->override_ret = 0;
-	rec->kind = BPFI_SC_CTX_ENTER;
+	c = ctx_header(ts, rec->nr, BPFI_SC_CTX_ENTER);
+	for (int a = 0; a < 6; a++)
+		c->rec.enter.args[a] = rec->args[a];
 	if (n) {
-		rec->common_type = (uint16_t)ev->id;
-		run(ts, ev, n, rec);
+		c->rec.enter.common_type = (uint16_t)ev->id;
+		run(ts, ev, n, &c->rec);
 	}
 	if (nraw) {
-		rec->common_type = (uint16_t)t->sc.raw_enter.id;
-		run(ts, &t->sc.raw_enter, nraw, rec);
+		c->rec.enter.common_type = (uint16_t)t->sc.raw_enter.id;
+		run(ts, &t->sc.raw_enter, nraw, &c->rec);
 	}
 	ts->depth--;
-	return rec->kind == BPFI_SC_CTX_OVERRIDDEN;
+	rec->override_ret = c->override_ret;
+	return c->kind == BPFI_SC_CTX_OVERRIDDEN;
 }
 
 uint64_t stub_syscall_events_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hdr *t)
@@ -116,33 +138,28 @@ uint64_t stub_syscall_enter(struct bpfi_sc_enter_ctx *rec, struct bpfi_target_hd
 	return r;
 }
 
-/*
- * The trampoline's exit record is 24 bytes; programs get a copy with the word at 72 that makes
- * bpf_override_return refuse (the syscall already ran).
- */
+/* The exit record is 24 bytes: the 40 after it, an enter record's arguments, are zeroed. */
 __attribute__((noinline)) static void exit_run(const struct bpfi_sc_exit_ctx *rec,
 					       struct bpfi_target_hdr *t,
 					       const struct bpfi_sc_event *ev, uint32_t n,
 					       uint32_t nraw)
 {
 	struct bpfi_thread_state *ts = enter_guard(t);
-	struct bpfi_sc_exit_ctx ctx;
+	struct bpfi_sc_ctx *c;
 
 	if (!ts)
 		return;
-	ctx.common_flags = 0;
-	ctx.common_preempt_count = 0;
-	ctx.common_pid = (int32_t)ts->tid;
-	ctx.nr = rec->nr;
-	ctx.ret = rec->ret;
-	ctx.kind = BPFI_SC_CTX_EXIT;
+	c = ctx_header(ts, rec->nr, BPFI_SC_CTX_EXIT);
+	c->rec.exit.ret = rec->ret;
+	for (int a = 0; a < 5; a++)
+		c->rec.exit.pad[a] = 0;
 	if (n) {
-		ctx.common_type = (uint16_t)ev->id;
-		run(ts, ev, n, &ctx);
+		c->rec.exit.common_type = (uint16_t)ev->id;
+		run(ts, ev, n, &c->rec);
 	}
 	if (nraw) {
-		ctx.common_type = (uint16_t)t->sc.raw_exit.id;
-		run(ts, &t->sc.raw_exit, nraw, &ctx);
+		c->rec.exit.common_type = (uint16_t)t->sc.raw_exit.id;
+		run(ts, &t->sc.raw_exit, nraw, &c->rec);
 	}
 	ts->depth--;
 }

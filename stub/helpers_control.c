@@ -12,6 +12,7 @@
 #include <bpfinject/target.h>
 
 #include "stub_internal.h"
+#include "thread_state.h"
 
 /*
  * A PROG_ARRAY slot holds the id of the program stored in it, 0 when empty (maps/); the entry
@@ -79,28 +80,27 @@ STUB_HELPER(loop)
 }
 
 /*
- * bpf_override_return(ctx, rc). The word at 72 says what @ctx is (target.h): a syscall enter
- * record gets the result the syscall returns instead of running; an exit record cannot
- * (-EINVAL: it already ran); anything else is a pt_regs at a function entry, where, as the
- * kernel does for kprobes, ax takes rc and ip a marker that makes the dispatch return at once.
+ * bpf_override_return(ctx, rc). @ctx is this thread's syscall context (target.h, struct
+ * bpfi_sc_ctx) when a syscall tracepoint program calls it: an enter record gets the result
+ * the syscall returns instead of running; an exit record cannot (-EINVAL: it already ran).
+ * Anything else is a pt_regs at a function entry, where, as the kernel does for kprobes, ax
+ * takes rc and ip a marker that makes the dispatch return at once.
  */
 STUB_HELPER(override_return)
 {
 	uint64_t *ctx = (uint64_t *)(uintptr_t)r1;
+	struct bpfi_thread_state *ts = env->threads ? stub_thread_slot(env->threads) : 0;
 
 	if (!ctx)
 		return stub_err(-BPFI_EINVAL);
-	switch (ctx[9]) {
-	case BPFI_SC_CTX_ENTER:
-	case BPFI_SC_CTX_OVERRIDDEN:
-		ctx[8] = r2; /* override_ret */
-		ctx[9] = BPFI_SC_CTX_OVERRIDDEN;
-		return 0;
-	case BPFI_SC_CTX_EXIT:
-		return stub_err(-BPFI_EINVAL);
-	default:
-		ctx[10] = r2; /* pt_regs->ax */
-		ctx[16] = BPFI_OVERRIDE_IP; /* pt_regs->ip */
+	if (ts && (void *)ctx == (void *)&ts->sc.rec) {
+		if (ts->sc.kind == BPFI_SC_CTX_EXIT)
+			return stub_err(-BPFI_EINVAL);
+		ts->sc.override_ret = (int64_t)r2;
+		ts->sc.kind = BPFI_SC_CTX_OVERRIDDEN;
 		return 0;
 	}
+	ctx[10] = r2; /* pt_regs->ax */
+	ctx[16] = BPFI_OVERRIDE_IP; /* pt_regs->ip */
+	return 0;
 }

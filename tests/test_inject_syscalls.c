@@ -214,6 +214,38 @@ static uint64_t per_nr_prog(struct bpfi_target *tg, uint64_t counts)
 	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
 }
 
+/*
+ * For getppid only (the number at 8): slot[1] |= the words at 64, 72, 1024 and 2040 (the
+ * last a tracepoint program may read), and at 24 and 56 for an exit record (past its 24
+ * bytes); then slot[0] += 1. Every word must be zero: bytes past the record are ours.
+ */
+static uint64_t past_record_prog(struct bpfi_target *tg, uint64_t slot, bool exit)
+{
+	struct bpf_insn p[] = {
+		LDX(BPF_DW, 2, 1, 8),
+		JMP_IMM(BPF_JNE, 2, SYS_getppid, 16),
+		LDX(BPF_DW, 2, 1, 64),
+		LDX(BPF_DW, 3, 1, 72),
+		ALU_REG(BPF_OR, 2, 3),
+		LDX(BPF_DW, 3, 1, 1024),
+		ALU_REG(BPF_OR, 2, 3),
+		LDX(BPF_DW, 3, 1, 2040),
+		ALU_REG(BPF_OR, 2, 3),
+		LDX(BPF_DW, 3, 1, exit ? 24 : 64),
+		ALU_REG(BPF_OR, 2, 3),
+		LDX(BPF_DW, 3, 1, exit ? 56 : 64),
+		ALU_REG(BPF_OR, 2, 3),
+		LD_IMM64(1, slot),
+		{ BPF_STX | BPF_DW | BPF_ATOMIC, 1, 2, 8, BPF_OR },
+		MOV_IMM(2, 1),
+		XADD(1, 2, 0),
+		MOV_IMM(0, 0),
+		EXIT,
+	};
+
+	return jit_into(tg, p, sizeof(p) / sizeof(p[0]));
+}
+
 /* bpf_override_return(ctx, -EIO) unless args[0] (the fd) is 1: the target's own reports. */
 static uint64_t override_prog(struct bpfi_target *tg)
 {
@@ -1004,6 +1036,59 @@ START_TEST(coverage_against_the_kernel)
 }
 END_TEST
 
+/*
+ * Issue 11 B4: a tracepoint program may read 2048 bytes of its context, as in the kernel,
+ * while the record is 64 bytes (24 for sys_exit). Reads past it, up to the last allowed
+ * byte, find zeroes on sys_enter_X, sys_exit_X and both raw_syscalls events, never the
+ * target's stack, where the caller keeps a secret just above the call.
+ */
+START_TEST(reads_past_the_record_find_zeroes)
+{
+	char buf[1024] = "", line[64];
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	struct bpfi_arena *arena = NULL;
+	struct bpfi_target *tg;
+	volatile uint64_t *s;
+	uint64_t off, a;
+	struct target t;
+
+	target_start(&t);
+	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
+	off = bpfi_arena_alloc(arena, 4 * 16, 8);
+	ck_assert_uint_gt(off, 0);
+	s = (volatile uint64_t *)(bpfi_arena_base(arena) + off);
+	tg = open_target(t.pid, arena, NULL);
+	a = bpfi_target_arena_addr(tg) + off;
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_getppid, false,
+						      past_record_prog(tg, a, false), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, SYS_getppid, true,
+						      past_record_prog(tg, a + 16, true), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, -1, false,
+						      past_record_prog(tg, a + 32, false), &log),
+			 0);
+	ck_assert_int_eq(bpfi_target_add_syscall_prog(tg, -1, true,
+						      past_record_prog(tg, a + 48, true), &log),
+			 0);
+	ck_assert_msg(bpfi_target_plan_syscalls(tg, &log) == 0, "plan: %s", buf);
+	ck_assert_msg(bpfi_target_commit(tg, &log) == 0, "commit: %s", buf);
+
+	ck_assert_int_eq(write(t.to, "s", 1), 1);
+	ck_assert_int_eq(test_read_line(t.from, line, sizeof(line), 10000), 0);
+	ck_assert_str_eq(line, "secret 1000\n");
+	for (int e = 0; e < 4; e++) {
+		ck_assert_int_eq(settled((volatile int64_t *)&s[2 * e], ROUND_N), ROUND_N);
+		ck_assert_msg(s[2 * e + 1] == 0, "event %d read %#llx past its record", e,
+			      (unsigned long long)s[2 * e + 1]);
+	}
+	ck_assert_msg(bpfi_target_restore(tg, &log) == 0, "restore: %s", buf);
+	bpfi_target_close(tg);
+	target_quit(&t);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
 Suite *inject_syscalls_suite(void);
 Suite *inject_syscalls_suite(void)
 {
@@ -1018,6 +1103,7 @@ Suite *inject_syscalls_suite(void)
 	tcase_add_test(tc, override_write_with_eio);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, uprobe_override_return);
+	tcase_add_test(tc, reads_past_the_record_find_zeroes);
 	tcase_add_test(tc, coverage_against_the_kernel);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,10 +13,13 @@
 #include <string.h>
 
 #include <bpfinject/common.h>
+#include <bpfinject/helpers.h>
 #include <bpfinject/insn.h>
 #include <bpfinject/verifier.h>
 
+#include "checked_interp.h"
 #include "conformance.h"
+#include "jit_fuzz.h"
 #include "tail_worst.h"
 #include "verifier/verifier_internal.h"
 
@@ -735,6 +738,21 @@ static const struct verifier_case cases[] = {
 	  -EACCES,
 	  "insn 0: invalid bpf_context access off=168 size=8",
 	  0 },
+	{ "uprobe context: the last word of pt_regs",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 160), BPF_EXIT_INSN() },
+	  0,
+	  "",
+	  0 },
+	{ "tracepoint context: the last word a program may read (PERF_MAX_TRACE_SIZE)",
+	  { BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 2040), BPF_EXIT_INSN() },
+	  0,
+	  "",
+	  BPF_PROG_TYPE_TRACEPOINT },
+	{ "tracepoint context read past PERF_MAX_TRACE_SIZE",
+	  { BPF_LDX_MEM(BPF_W, BPFI_REG_0, BPFI_REG_1, 2045), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 0: invalid bpf_context access off=2045 size=4",
+	  BPF_PROG_TYPE_TRACEPOINT },
 	{ "context write",
 	  { BPF_ST_MEM(BPF_DW, BPFI_REG_1, 0, 0), BPF_MOV64_IMM(BPFI_REG_0, 0), BPF_EXIT_INSN() },
 	  -EACCES,
@@ -1200,6 +1218,100 @@ START_TEST(tail_call_worst_case_accepted)
 }
 END_TEST
 
+/*
+ * ---- the checked execution mode: accepted programs run with the check's claims tested ----
+ *
+ * Every program these tests get accepted (the table, the random programs, the conformance
+ * suite, the JIT's random programs) runs once through tests/checked_interp.c: each access
+ * must fall in a live region of the kind the check concluded, every register read must
+ * follow a write. A verifier false accept is a failure here even where the plain runs of
+ * these tests would read or write out of bounds silently.
+ */
+#define CHECKED_VALUE_SIZE 64
+
+static uint8_t checked_values[FD_PERF + 1][CHECKED_VALUE_SIZE];
+
+static bool checked_unwind_known(int32_t id, void *cookie)
+{
+	(void)cookie;
+	return id == CONFORMANCE_UNWIND_HELPER;
+}
+
+static uint64_t checked_unwind(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+			       const struct bpfi_env *env)
+{
+	(void)r2, (void)r3, (void)r4, (void)r5, (void)env;
+	return r1;
+}
+
+/*
+ * Checks @insns with facts and, when accepted, runs them checked on @ctx (@ctx_size bytes
+ * really there). Map values are buffers of ours (.rodata with its frozen bytes); programs
+ * that name a map itself (helpers on maps need real ones) are checked but not run.
+ * @return NULL, or the violation (in @why).
+ */
+static const char *checked_run(const struct bpf_insn *insns, uint32_t n, uint32_t prog_type,
+			       uint32_t check_ctx_size, uint8_t *ctx, uint32_t ctx_size,
+			       bool unwind, char *why, size_t why_size)
+{
+	struct bpfi_verifier_fact *facts = calloc(n, sizeof(*facts));
+	struct bpf_insn *run = malloc((size_t)n * sizeof(*run));
+	bpfi_helper_fn table[BPFI_HELPER_MAX];
+	struct bpfi_verifier_opts vo = {
+		.sz = sizeof(vo),
+		.prog_type = prog_type & ~CASE_STRICT_STACK,
+		.strict_stack = (prog_type & CASE_STRICT_STACK) != 0,
+		.ctx_size = check_ctx_size,
+		.map_by_fd = map_by_fd,
+		.helper_known = helper_known,
+		.facts = facts,
+	};
+	struct bpfi_env env = { .helpers = table, .unwind_helper_id = -1 };
+	struct checked_opts co = { .facts = facts,
+				   .ctx = (uint64_t)(uintptr_t)ctx,
+				   .ctx_size = ctx_size,
+				   .strict_stack = vo.strict_stack,
+				   .env = &env,
+				   .why = why,
+				   .why_size = why_size };
+	bool runnable = true;
+	uint64_t r0;
+	int err;
+
+	ck_assert_ptr_nonnull(facts);
+	ck_assert_ptr_nonnull(run);
+	memcpy(run, insns, (size_t)n * sizeof(*run));
+	bpfi_helpers_fill(table);
+	if (unwind) {
+		table[CONFORMANCE_UNWIND_HELPER] = checked_unwind;
+		env.unwind_helper_id = CONFORMANCE_UNWIND_HELPER;
+		vo.helper_known = checked_unwind_known;
+	}
+	memcpy(checked_values[FD_RODATA], rodata, sizeof(rodata));
+	for (uint32_t k = 0; k + 1 < n; k++) {
+		if (!bpfi_insn_is_ldimm64(&run[k]) || !run[k].src_reg)
+			continue;
+		if (run[k].src_reg == BPF_PSEUDO_MAP_VALUE && run[k].imm >= FD_HASH &&
+		    run[k].imm <= FD_PERF) {
+			uint64_t v = (uint64_t)(uintptr_t)checked_values[run[k].imm] +
+				     (uint32_t)run[k + 1].imm;
+
+			run[k] = BPF_RAW_INSN(BPF_LD | BPF_DW | BPF_IMM, run[k].dst_reg, 0, 0,
+					      (int32_t)(uint32_t)v);
+			run[k + 1].imm = (int32_t)(v >> 32);
+		} else if (run[k].src_reg != BPF_PSEUDO_FUNC) {
+			runnable = false;
+		}
+	}
+	why[0] = '\0';
+	err = bpfi_verifier_check(insns, n, &vo, NULL);
+	if (!err && runnable)
+		err = checked_interp_run(run, n, &co, &r0);
+	free(run);
+	free(facts);
+	return err == CHECKED_VIOLATION ? why : NULL;
+}
+
 START_TEST(run_case)
 {
 	const struct verifier_case *c = &cases[_i];
@@ -1224,7 +1336,16 @@ START_TEST(run_case)
 			ck_assert_msg(!strstr(buf, "unknown func") && !strstr(buf, "invalid func"),
 				      "%s: %s", c->descr, buf);
 	} else {
+		uint8_t ctx[2048] = { 0 }; /* the largest context of any type */
+		const char *bad;
+
 		ck_assert_msg(buf[0] == '\0', "%s: log on success: %s", c->descr, buf);
+		bad = checked_run(
+			c->insns, (uint32_t)insn_count(c),
+			(type ? type : BPF_PROG_TYPE_KPROBE) | (c->prog_type & CASE_STRICT_STACK),
+			0, ctx, bpfi_verifier_ctx_size(type ? type : BPF_PROG_TYPE_KPROBE), false,
+			buf, sizeof(buf));
+		ck_assert_msg(!bad, "%s: accepted, but the checked run says %s", c->descr, bad);
 	}
 }
 END_TEST
@@ -1811,11 +1932,128 @@ START_TEST(soundness_fuzz)
 			if (bad)
 				ck_abort_msg("program %d (seed %d) accepted but: %s", k, _i, bad);
 		}
+		if (checked_run(prog, n, 0, FUZZ_CTX_SIZE, vm->ctx, FUZZ_CTX_SIZE, false, buf,
+				sizeof(buf))) {
+			fuzz_dump(prog, n);
+			ck_abort_msg("program %d (seed %d) accepted, but the checked run says %s",
+				     k, _i, buf);
+		}
 	}
 	fprintf(stderr,
 		"verifier: fuzz seed %d: %d of %d random programs accepted and ran safely\n", _i,
 		accepted, FUZZ_PROGS);
 	free(vm);
+}
+END_TEST
+
+/*
+ * The checked mode catches what the check wrongly accepts: with the check weakened (a map
+ * value's upper bound skipped, a never written register let through) the programs load, and
+ * the checked run names the instruction; so does a runtime that gives a context shorter than
+ * the check allowed (a tracepoint record of 64 bytes where 2048 may be read: issue 11 B4).
+ */
+START_TEST(checked_mode_catches_false_accepts)
+{
+	const struct bpf_insn past_value[] = {
+		BPF_LD_MAP_VALUE(BPFI_REG_1, FD_DATA, 0),
+		BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 32),
+		BPF_EXIT_INSN(),
+	};
+	const struct bpf_insn uninit[] = {
+		BPF_MOV64_REG(BPFI_REG_0, BPFI_REG_7),
+		BPF_EXIT_INSN(),
+	};
+	const struct bpf_insn ctx_far[] = {
+		BPF_LDX_MEM(BPF_DW, BPFI_REG_0, BPFI_REG_1, 1024),
+		BPF_EXIT_INSN(),
+	};
+	uint8_t ctx[2048] = { 0 };
+	char why[256];
+	const char *bad;
+
+	ck_assert_int_eq(check_prog(past_value, 4, BPF_PROG_TYPE_KPROBE, 0, why, sizeof(why), 0),
+			 -EACCES);
+	verifier__test_weaken = VERIFIER_WEAKEN_MAP_BOUND;
+	ck_assert_int_eq(check_prog(past_value, 4, BPF_PROG_TYPE_KPROBE, 0, why, sizeof(why), 0),
+			 0);
+	bad = checked_run(past_value, 4, BPF_PROG_TYPE_KPROBE, 0, ctx, 168, false, why,
+			  sizeof(why));
+	ck_assert_msg(bad && strstr(bad, "insn 2: load of 8 bytes") &&
+			      strstr(bad, "outside every live map_value region"),
+		      "checked run: %s", bad ? bad : "(no violation)");
+
+	verifier__test_weaken = VERIFIER_WEAKEN_REG_INIT;
+	ck_assert_int_eq(check_prog(uninit, 2, BPF_PROG_TYPE_KPROBE, 0, why, sizeof(why), 0), 0);
+	bad = checked_run(uninit, 2, BPF_PROG_TYPE_KPROBE, 0, ctx, 168, false, why, sizeof(why));
+	ck_assert_msg(bad && !strcmp(bad, "insn 0: R7 read before it was written"),
+		      "checked run: %s", bad ? bad : "(no violation)");
+	verifier__test_weaken = 0;
+
+	ck_assert_ptr_null(checked_run(ctx_far, 2, BPF_PROG_TYPE_TRACEPOINT, 0, ctx, 2048, false,
+				       why, sizeof(why)));
+	bad = checked_run(ctx_far, 2, BPF_PROG_TYPE_TRACEPOINT, 0, ctx, 64, false, why,
+			  sizeof(why));
+	ck_assert_msg(bad && strstr(bad, "insn 0: load of 8 bytes") &&
+			      strstr(bad, "outside every live ctx region"),
+		      "checked run: %s", bad ? bad : "(no violation)");
+}
+END_TEST
+
+/*
+ * The JIT's random programs leave random bits in fields RFC 9669 reserves and shift by
+ * immediates out of range (the backends ignore the former and mask the latter, the check
+ * refuses both): cleared and masked here, which changes no instruction's meaning.
+ */
+static void jit_fuzz_reserved_zero(struct bpf_insn *p, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		uint8_t cls = BPF_CLASS(p[k].code), op = BPF_OP(p[k].code);
+
+		if (cls != BPF_ALU && cls != BPF_ALU64 && cls != BPF_JMP && cls != BPF_JMP32)
+			continue;
+		if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+		    (op == BPF_CALL || op == BPF_EXIT || op == BPF_JA))
+			continue;
+		if (op == BPF_END || op == BPF_NEG) {
+			p[k].src_reg = 0;
+			if (op == BPF_NEG)
+				p[k].imm = 0;
+			continue;
+		}
+		if (BPF_SRC(p[k].code) == BPF_X)
+			p[k].imm = 0;
+		else
+			p[k].src_reg = 0;
+		/* The backends mask shift amounts as the ISA says; the check wants them in range. */
+		if ((cls == BPF_ALU || cls == BPF_ALU64) && BPF_SRC(p[k].code) == BPF_K &&
+		    (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH))
+			p[k].imm &= cls == BPF_ALU64 ? 63 : 31;
+	}
+}
+
+/* The JIT's random programs (tests/jit_fuzz.c) that the check accepts, run checked. */
+START_TEST(checked_jit_fuzz)
+{
+	struct bpf_insn prog[JIT_FUZZ_MAX_INSNS];
+	uint8_t ctx[168] = { 0 };
+	int accepted = 0;
+	char why[256];
+
+	for (uint64_t seed = 1; seed <= 1000; seed++) {
+		uint32_t n = jit_fuzz_program(seed, prog);
+		const char *bad;
+
+		jit_fuzz_reserved_zero(prog, n);
+		if (check_prog(prog, n, BPF_PROG_TYPE_KPROBE, 0, why, sizeof(why), 0))
+			continue;
+		accepted++;
+		bad = checked_run(prog, n, BPF_PROG_TYPE_KPROBE, 0, ctx, sizeof(ctx), false, why,
+				  sizeof(why));
+		ck_assert_msg(!bad, "jit_fuzz program %llu: accepted, but the checked run says %s",
+			      (unsigned long long)seed, bad);
+	}
+	fprintf(stderr, "verifier: %d of 1000 jit_fuzz programs accepted and ran checked\n",
+		accepted);
 }
 END_TEST
 
@@ -1861,7 +2099,15 @@ START_TEST(conformance_programs)
 				      "%s: not one 'insn N:' line: %s", c->name, buf);
 			by_err[err == -EACCES ? 1 : err == -EINVAL ? 2 : 3]++;
 		} else {
+			uint8_t *mem = c->mem_len ? malloc(c->mem_len) : NULL;
+
 			accepted++;
+			if (mem)
+				memcpy(mem, c->mem, c->mem_len);
+			ck_assert_msg(!checked_run(c->insns, c->insn_cnt, 0, c->mem_len, mem,
+						   c->mem_len, true, buf, sizeof(buf)),
+				      "%s: accepted, but the checked run says %s", c->name, buf);
+			free(mem);
 		}
 	}
 	fprintf(stderr,
@@ -1888,6 +2134,8 @@ Suite *verifier_suite(void)
 	tcase_add_test(tc, reports_live_insns);
 	tcase_add_test(tc, pruning_keeps_branches_linear);
 	tcase_add_test(tc, too_many_pending_branches);
+	tcase_add_test(tc, checked_mode_catches_false_accepts);
+	tcase_add_test(tc, checked_jit_fuzz);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(tb, bounds_alu_sound, 0, 2 * (int)sizeof(alu_ops));
 	tcase_add_loop_test(tb, bounds_branch_sound, 0, 2 * (int)sizeof(jmp_ops));

@@ -83,7 +83,10 @@ const char *verifier__reg_type_str(uint8_t type)
 
 int verifier__check_reg_read(const struct bpfi_verifier_env *env, uint32_t insn, uint32_t regno)
 {
-	if (verifier__reg(env, regno)->type == VREG_NOT_INIT)
+	if (env->facts)
+		env->facts[insn].regs_read |= (uint16_t)(1u << regno);
+	if (verifier__reg(env, regno)->type == VREG_NOT_INIT &&
+	    !(verifier__test_weaken & VERIFIER_WEAKEN_REG_INIT))
 		return verifier__reject(env, -EACCES, insn, "R%u !read_ok", regno);
 	return 0;
 }
@@ -431,6 +434,7 @@ static int check_ldimm64(struct bpfi_verifier_env *env, uint32_t i, const struct
 	case BPF_PSEUDO_MAP_VALUE:
 		*d = (struct vreg){ .type = VREG_PTR_TO_MAP_VALUE, .map = aux->map };
 		d->omin = d->omax = (uint32_t)insn[1].imm;
+		verifier__note_ret(env, i, d);
 		break;
 	case BPF_PSEUDO_FUNC:
 		*d = (struct vreg){ .type = VREG_PTR_TO_FUNC, .mem_size = i + 1 + insn->imm };

@@ -394,6 +394,7 @@ static int check_helper_call(struct bpfi_verifier_env *env, uint32_t i, int64_t 
 		return enter_callback(env, i, meta.callback);
 	clobber_caller_saved(verifier__cur_frame(env));
 	set_return(env, i, p, &meta);
+	verifier__note_ret(env, i, verifier__reg(env, BPFI_REG_0));
 	env->cur->insn_idx = i + 1;
 	return 0;
 }

@@ -216,7 +216,8 @@ static int map_access(struct bpfi_verifier_env *env, uint32_t i, const struct vr
 	const struct bpfi_verifier_map *map = ptr->map;
 	int64_t lo = ptr->omin + off, hi = ptr->omax + off + (int64_t)size;
 
-	if (lo < 0 || hi > (int64_t)map->value_size)
+	if (lo < 0 ||
+	    (hi > (int64_t)map->value_size && !(verifier__test_weaken & VERIFIER_WEAKEN_MAP_BOUND)))
 		return verifier__reject(
 			env, -EACCES, i,
 			"invalid access to map value, value_size=%u off=%lld size=%llu",
@@ -286,6 +287,7 @@ int verifier__check_load(struct bpfi_verifier_env *env, uint32_t i, const struct
 	if (err)
 		return err;
 	ptr = *verifier__reg(env, insn->src_reg);
+	verifier__note_mem(env, i, ptr.type);
 	switch (ptr.type) {
 	case VREG_PTR_TO_STACK:
 		err = stack_bounds(env, i, insn->src_reg, &ptr, insn->off, size, true, &lo, &hi);
@@ -324,6 +326,7 @@ static int check_write(struct bpfi_verifier_env *env, uint32_t i, uint32_t regno
 	int64_t lo, hi;
 	int err;
 
+	verifier__note_mem(env, i, ptr.type);
 	switch (ptr.type) {
 	case VREG_PTR_TO_STACK:
 		err = stack_bounds(env, i, regno, &ptr, off, size, true, &lo, &hi);
@@ -464,6 +467,7 @@ int verifier__check_helper_mem(struct bpfi_verifier_env *env, uint32_t i, uint32
 
 	if (!size)
 		return 0;
+	verifier__note_arg(env, i, regno, ptr.type, size, write);
 	if (size > (uint64_t)VERIFIER_MAX_VAR_OFF)
 		return verifier__reject(env, -EACCES, i, "R%u unbounded memory access", regno + 1);
 	switch (ptr.type) {

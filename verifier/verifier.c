@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <bpfinject/helpers.h>
+#include <bpfinject/target.h>
 #include <bpfinject/verifier.h>
 
 #include "common/compiler.h"
@@ -40,8 +41,62 @@ void verifier__trace(const struct bpfi_verifier_env *env, const char *fmt, ...)
 	bpfi_log_printf(env->log, "%s", line);
 }
 
+unsigned int verifier__test_weaken;
+
+static uint8_t region_of(uint8_t type)
+{
+	switch (type) {
+	case VREG_PTR_TO_STACK:
+		return BPFI_REGION_STACK;
+	case VREG_PTR_TO_CTX:
+		return BPFI_REGION_CTX;
+	case VREG_PTR_TO_MAP_VALUE:
+	case VREG_PTR_TO_MAP_VALUE_OR_NULL:
+		return BPFI_REGION_MAP_VALUE;
+	case VREG_PTR_TO_MEM:
+	case VREG_PTR_TO_MEM_OR_NULL:
+		return BPFI_REGION_MEM;
+	default:
+		return 0;
+	}
+}
+
+void verifier__note_mem(const struct bpfi_verifier_env *env, uint32_t i, uint8_t type)
+{
+	if (env->facts)
+		env->facts[i].mem |= region_of(type);
+}
+
+void verifier__note_arg(const struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
+			uint8_t type, uint64_t size, bool write)
+{
+	struct bpfi_verifier_fact *f = env->facts ? &env->facts[i] : NULL;
+
+	if (!f || regno < 1 || regno > 5)
+		return;
+	f->arg[regno - 1] |= region_of(type);
+	f->arg_write |= write ? 1u << (regno - 1) : 0;
+	if (size > f->arg_size[regno - 1])
+		f->arg_size[regno - 1] = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+}
+
+void verifier__note_ret(const struct bpfi_verifier_env *env, uint32_t i, const struct vreg *r)
+{
+	struct bpfi_verifier_fact *f = env->facts ? &env->facts[i] : NULL;
+	uint8_t region = region_of(r->type);
+	uint32_t size;
+
+	if (!f || !region || region == BPFI_REGION_STACK || region == BPFI_REGION_CTX)
+		return;
+	size = region == BPFI_REGION_MEM ? r->mem_size : r->map->value_size;
+	if (!f->ret || size < f->ret_size)
+		f->ret_size = size;
+	f->ret |= region;
+	f->ret_off = (uint32_t)r->omin;
+}
+
 /* Context sizes by program type (the kernel's *_is_valid_access bounds). */
-static uint32_t default_ctx_size(uint32_t prog_type)
+uint32_t bpfi_verifier_ctx_size(uint32_t prog_type)
 {
 	switch (prog_type) {
 	case BPF_PROG_TYPE_KPROBE:
@@ -49,7 +104,7 @@ static uint32_t default_ctx_size(uint32_t prog_type)
 	case BPF_PROG_TYPE_PERF_EVENT:
 		return 168 + 16; /* struct bpf_perf_event_data */
 	case BPF_PROG_TYPE_TRACEPOINT:
-		return 2048; /* PERF_MAX_TRACE_SIZE: the record size is known only at attach */
+		return BPFI_TP_CTX_SIZE; /* PERF_MAX_TRACE_SIZE: the record is known at attach */
 	case BPF_PROG_TYPE_RAW_TRACEPOINT:
 		return 12 * 8; /* u64 args[MAX_BPF_FUNC_ARGS] */
 	case BPF_PROG_TYPE_SOCKET_FILTER:
@@ -80,11 +135,14 @@ static int init_env(struct bpfi_verifier_env *env, const struct bpf_insn *insns,
 	env->insns = insns;
 	env->insn_cnt = insn_cnt;
 	env->prog_type = o.prog_type;
-	env->ctx_size = o.ctx_size ? o.ctx_size : default_ctx_size(o.prog_type);
+	env->ctx_size = o.ctx_size ? o.ctx_size : bpfi_verifier_ctx_size(o.prog_type);
 	env->map_by_fd = o.map_by_fd;
 	env->helper_known = o.helper_known ? o.helper_known : default_helper_known;
 	env->cookie = o.cookie;
 	env->insn_live = o.insn_live;
+	env->facts = o.facts;
+	if (env->facts)
+		memset(env->facts, 0, (size_t)insn_cnt * sizeof(*env->facts));
 	env->strict_stack = o.strict_stack;
 	env->log = log;
 	env->trace = log && log->level >= BPFI_LOG_TRACE;

@@ -161,6 +161,7 @@ struct bpfi_verifier_env {
 	bool (*helper_known)(int32_t id, void *cookie);
 	void *cookie;
 	uint8_t *insn_live;
+	struct bpfi_verifier_fact *facts; /* optional output (opts->facts) */
 	bool strict_stack;
 	struct bpfi_log *log;
 	bool trace;
@@ -190,6 +191,23 @@ static inline struct vreg *verifier__reg(const struct bpfi_verifier_env *env, ui
 {
 	return &verifier__cur_frame(env)->regs[regno];
 }
+
+/*
+ * Facts for opts->facts (verifier.c): a memory access through a pointer of @type, a helper's
+ * memory argument, the region a helper's r0 (or an ld_imm64) points into. No-ops without it.
+ */
+void verifier__note_mem(const struct bpfi_verifier_env *env, uint32_t i, uint8_t type);
+void verifier__note_arg(const struct bpfi_verifier_env *env, uint32_t i, uint32_t regno,
+			uint8_t type, uint64_t size, bool write);
+void verifier__note_ret(const struct bpfi_verifier_env *env, uint32_t i, const struct vreg *r);
+
+/*
+ * Tests only (tests/test_verifier.c, the checked execution mode): checks to skip, so that a
+ * test can show a checked run catches what a weakened check lets through. 0 otherwise.
+ */
+#define VERIFIER_WEAKEN_MAP_BOUND (1u << 0) /* the upper bound of map value accesses */
+#define VERIFIER_WEAKEN_REG_INIT  (1u << 1) /* reads of never written registers */
+extern unsigned int verifier__test_weaken;
 
 /* Every read of a register goes through here: "R%d !read_ok" as the kernel says. */
 int verifier__check_reg_read(const struct bpfi_verifier_env *env, uint32_t insn, uint32_t regno);

@@ -64,6 +64,67 @@ struct bpfi_shadow_frame {
 	uint64_t site; /* struct bpfi_site in the target */
 };
 
+/*
+ * The tracefs sys_enter record as site trampolines build it (the same layout as struct
+ * bpfi_syscall_enter_rec in injector.h, which the stub cannot include), then the override
+ * answer the trampoline returns when a program called bpf_override_return.
+ */
+struct bpfi_sc_enter_ctx {
+	uint16_t common_type;
+	uint8_t common_flags;
+	uint8_t common_preempt_count;
+	int32_t common_pid;
+	int64_t nr;
+	uint64_t args[6];
+	int64_t override_ret; /* at 64 */
+	uint64_t reserved;
+};
+
+struct bpfi_sc_exit_ctx {
+	uint16_t common_type;
+	uint8_t common_flags;
+	uint8_t common_preempt_count;
+	int32_t common_pid;
+	int64_t nr;
+	int64_t ret;
+	uint64_t pad[7];
+};
+
+/*
+ * Bytes of its context a tracepoint program may read: the kernel's PERF_MAX_TRACE_SIZE, which
+ * its check (tp_prog_is_valid_access) allows whatever the event's record size.
+ */
+#define BPFI_TP_CTX_SIZE 2048
+
+/*
+ * What syscall tracepoint programs get as their context (issue 11 B4): the record, then
+ * zeroes up to BPFI_TP_CTX_SIZE, in the thread's own state rather than on the target's stack,
+ * so that any read the check allows past the record finds zeroes, never the target's frames.
+ * Programs cannot write their context, so the tail stays as the mapping gave it (zero) and an
+ * event writes only the record's 64 bytes. bpf_override_return finds @kind and @override_ret
+ * by the context's address (it is this thread's @rec), out of the programs' reach.
+ */
+struct bpfi_sc_ctx {
+	uint64_t kind; /* BPFI_SC_CTX_* */
+	int64_t override_ret;
+	union {
+		struct bpfi_sc_enter_ctx enter; /* bytes [0, 64) only: the rest is not written */
+		struct bpfi_sc_exit_ctx exit; /* bytes [0, 24), then zeroes */
+		uint8_t bytes[BPFI_TP_CTX_SIZE];
+	} rec;
+};
+
+/*
+ * bpf_override_return(ctx, rc) on this thread's syscall context: an enter record (the syscall
+ * does not run, it returns rc), an exit record (refused); on anything else, a pt_regs: as the
+ * kernel does for kprobes, ax = rc and ip = a marker the uprobe dispatch turns into "return
+ * now".
+ */
+#define BPFI_SC_CTX_ENTER      1
+#define BPFI_SC_CTX_OVERRIDDEN 2
+#define BPFI_SC_CTX_EXIT       3
+#define BPFI_OVERRIDE_IP       0xffffffffffffbad0ULL /* never a user address */
+
 struct bpfi_thread_state {
 	/* The thread pointer (%fs:0) once seen to be the FS base (a glibc or musl TCB's self
 	 * pointer); for a thread whose %fs:0 is not (Go's), 1 << 63 | its tid; 0: free. */
@@ -74,6 +135,7 @@ struct bpfi_thread_state {
 	uint32_t tgid; /* cached getpid(), 0 until asked */
 	uint64_t stack_top; /* the private stack programs run on; 0: none yet, 1: none to be had */
 	struct bpfi_shadow_frame frames[BPFI_URETPROBE_DEPTH];
+	struct bpfi_sc_ctx sc; /* the context of syscall tracepoint programs */
 };
 
 /*
@@ -138,44 +200,6 @@ struct bpfi_sc_table {
 	struct bpfi_sc_event exit[BPFI_SC_NR_MAX]; /* syscalls/sys_exit_X by number */
 	struct bpfi_sc_site sites[BPFI_SC_MAX_SITES];
 };
-
-/*
- * The tracefs sys_enter record as site trampolines build it (the same layout as struct
- * bpfi_syscall_enter_rec in injector.h, which the stub cannot include), then the override
- * answer and a word that tells bpf_override_return which context it was given.
- */
-struct bpfi_sc_enter_ctx {
-	uint16_t common_type;
-	uint8_t common_flags;
-	uint8_t common_preempt_count;
-	int32_t common_pid;
-	int64_t nr;
-	uint64_t args[6];
-	int64_t override_ret; /* at 64 */
-	uint64_t kind; /* at 72: BPFI_SC_CTX_* (a pt_regs has r8 there) */
-};
-
-struct bpfi_sc_exit_ctx {
-	uint16_t common_type;
-	uint8_t common_flags;
-	uint8_t common_preempt_count;
-	int32_t common_pid;
-	int64_t nr;
-	int64_t ret;
-	uint64_t pad[6];
-	uint64_t kind; /* at 72 */
-};
-
-/*
- * bpf_override_return(ctx, rc) tells its context by the word at 72: a syscall enter record
- * (the syscall does not run, it returns rc), an exit record (refused), else a pt_regs: as
- * the kernel does for kprobes, ax = rc and ip = a marker the uprobe dispatch turns into
- * "return now". Values no register plausibly holds by chance.
- */
-#define BPFI_SC_CTX_ENTER      0x5ca11e7e0e47e200ULL
-#define BPFI_SC_CTX_OVERRIDDEN 0x5ca11e7e0e47e201ULL
-#define BPFI_SC_CTX_EXIT       0x5ca11e7e0e47e202ULL
-#define BPFI_OVERRIDE_IP       0xffffffffffffbad0ULL /* never a user address */
 
 /* Maps listed per target (`bpfinject list`); more are used but not listed. */
 #define BPFI_TARGET_MAX_MAPS 64

@@ -12,6 +12,13 @@
 #include <bpfinject/common.h>
 #include <bpfinject/insn.h>
 
+/**
+ * @brief **bpfi_verifier_ctx_size()** is how many bytes of its context a program of
+ * @prog_type may read (what the check allows when @ctx_size is 0): whoever runs the program
+ * must give it that many bytes it owns (zeroes past the real record).
+ */
+uint32_t bpfi_verifier_ctx_size(uint32_t prog_type);
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,7 +49,39 @@ struct bpfi_verifier_map {
  * @insn_live:   optional output, @insn_cnt bytes: on success 1 for every instruction some
  *               checked path executes, 0 for code dead once known constants are folded
  *               (the kernel rewrites such code to `ja -1` before JIT-compiling it)
+ * @facts:       optional output, @insn_cnt entries: on success what the check concluded
+ *               about each instruction (struct bpfi_verifier_fact)
  */
+/* Regions of memory as the check tells pointers apart (bits of struct bpfi_verifier_fact). */
+#define BPFI_REGION_STACK     (1u << 0)
+#define BPFI_REGION_CTX	      (1u << 1)
+#define BPFI_REGION_MAP_VALUE (1u << 2)
+#define BPFI_REGION_MEM	      (1u << 3) /* a ringbuf record */
+
+/**
+ * struct bpfi_verifier_fact - what the check concluded about one instruction, joined over
+ * every path it followed there: the claims a checked run (tests/checked_interp.c) holds the
+ * program to
+ * @regs_read: registers the check required to be initialised here (bit n: Rn)
+ * @mem:       load, store or atomic: the regions its pointer may point into
+ * @ret:       helper call: the region r0 points into when not NULL; ld_imm64: dst's region
+ * @arg:       helper call: the regions memory argument R(k+1) may point into
+ * @arg_write: bit k: the helper may write that memory
+ * @arg_size:  the largest size checked for argument k
+ * @ret_size:  the size of @ret's region (the smallest over paths)
+ * @ret_off:   ld_imm64 of a map value: dst's offset into the value
+ */
+struct bpfi_verifier_fact {
+	uint16_t regs_read;
+	uint8_t mem;
+	uint8_t ret;
+	uint8_t arg[5];
+	uint8_t arg_write;
+	uint32_t arg_size[5];
+	uint32_t ret_size;
+	uint32_t ret_off;
+};
+
 struct bpfi_verifier_opts {
 	size_t sz;
 	uint32_t prog_type;
@@ -52,8 +91,9 @@ struct bpfi_verifier_opts {
 	void *cookie;
 	bool strict_stack;
 	uint8_t *insn_live;
+	struct bpfi_verifier_fact *facts;
 };
-#define bpfi_verifier_opts__last_field insn_live
+#define bpfi_verifier_opts__last_field facts
 
 /**
  * @brief **bpfi_verifier_check()** checks @insns (as libbpf hands them to PROG_LOAD: pseudo
