@@ -142,6 +142,40 @@ int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func
 	return check_branch_targets(&w, win, len, log);
 }
 
+/*
+ * A site inside a function must start an instruction: the linear stream decoded from the
+ * function's start has to reach it exactly. A jump written into the middle of an instruction
+ * turns its tail into other instructions (malloc+1 was attached, and clobbered the caller's
+ * r12). Compilers put no data in x86-64 function bodies, so the linear stream is the code.
+ */
+int bpfi_hook_check_boundary(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			     uint64_t addr, struct bpfi_log *log)
+{
+	struct window w = { .func = func, .func_len = func_len, .func_addr = func_addr };
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	ZydisDecodedInstruction insn;
+	uint64_t want = addr - func_addr;
+	size_t off = 0;
+
+	ZydisDecoderInit(&w.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	while (off < want) {
+		if (off >= func_len || !decode_at(&w, off, &insn, ops))
+			return bpfi_log_err(
+				log, -EINVAL,
+				"site 0x%llx: cannot decode the function at 0x%llx as far as +%llu (stopped at +%zu): not known to start an instruction",
+				(unsigned long long)addr, (unsigned long long)func_addr,
+				(unsigned long long)want, off);
+		if (off + insn.length > want)
+			return bpfi_log_err(
+				log, -EINVAL,
+				"site 0x%llx: +%llu is inside the %u-byte instruction at +%zu of the function at 0x%llx, not at an instruction boundary",
+				(unsigned long long)addr, (unsigned long long)want, insn.length,
+				off, (unsigned long long)func_addr);
+		off += insn.length;
+	}
+	return 0;
+}
+
 /* Re-encodes one instruction that refers to its own address, for @new_addr. */
 static int relocate_one(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops,
 			uint64_t old_addr, uint64_t new_addr, uint8_t *out, size_t *len)

@@ -376,6 +376,43 @@ START_TEST(entry_hook_in_process)
 }
 END_TEST
 
+/* Sites inside a function: only instruction starts of the stream decoded from its start. */
+struct boundary_case {
+	uint64_t off;
+	const char *expect_msg; /* NULL: a boundary */
+};
+
+/* push %r12; push %rbp; mov %rdi,%rbx; cmpb $0,0x10(%rip); (two bytes that do not decode) */
+static const uint8_t boundary_code[] = { 0x41, 0x54, 0x55, 0x48, 0x89, 0xfb, 0x80, 0x3d, 0x10,
+					 0x00, 0x00, 0x00, 0x00, 0x0f, 0x0b, 0xff, 0xff };
+
+static const struct boundary_case boundary_cases[] = {
+	{ 2, NULL },
+	{ 3, NULL },
+	{ 6, NULL },
+	{ 13, NULL },
+	{ 1, "+1 is inside the 2-byte instruction at +0 of the function at 0x400000" },
+	{ 4, "+4 is inside the 3-byte instruction at +3" },
+	{ 12, "+12 is inside the 7-byte instruction at +6" },
+	{ 16, "cannot decode the function at 0x400000 as far as +16 (stopped at +15)" },
+	{ 40, "cannot decode the function at 0x400000 as far as +40 (stopped at +15)" },
+};
+
+START_TEST(boundary_case)
+{
+	const struct boundary_case *c = &boundary_cases[_i];
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	int err = bpfi_hook_check_boundary(boundary_code, sizeof(boundary_code), FUNC_ADDR,
+					   FUNC_ADDR + c->off, &log);
+
+	ck_assert_msg(err == (c->expect_msg ? -EINVAL : 0), "+%llu: %d (%s)",
+		      (unsigned long long)c->off, err, buf);
+	ck_assert_msg(!c->expect_msg || strstr(buf, c->expect_msg), "+%llu: log was: %s",
+		      (unsigned long long)c->off, buf);
+}
+END_TEST
+
 Suite *hook_suite(void);
 Suite *hook_suite(void)
 {
@@ -385,6 +422,8 @@ Suite *hook_suite(void)
 	tcase_add_loop_test(tc, relocate_case, 0, sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, relocated_entry_runs);
 	tcase_add_test(tc, entry_hook_in_process);
+	tcase_add_loop_test(tc, boundary_case, 0,
+			    sizeof(boundary_cases) / sizeof(boundary_cases[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("symbols");
 	tcase_add_test(tc, symbols_match_the_loader);

@@ -102,7 +102,8 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
 
 /**
  * @brief **bpfi_elf_function_at()** the function of @path that contains file offset @off:
- * its start (a file offset) and size. @return 0 or -ENOENT (no symbol covers it)
+ * its start (a file offset) and size (.symtab, .dynsym, then the debug file); a function of
+ * unknown size (0) only where it starts exactly at @off. @return 0 or -ENOENT (no symbol covers it)
  */
 int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off, uint64_t *ret_size,
 			 struct bpfi_log *log);
@@ -245,6 +246,15 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
  */
 int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t win,
 			     uint32_t len, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_hook_check_boundary()** does @addr, inside the function whose first @func_len
+ * bytes are @func (at @func_addr), start an instruction? Decodes the linear instruction
+ * stream from the function's start. @return 0 or -EINVAL with one line in @log (inside an
+ * instruction, or bytes that do not decode before it)
+ */
+int bpfi_hook_check_boundary(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			     uint64_t addr, struct bpfi_log *log);
 
 /* Upper bound of one trampoline: frame code (~330 bytes) twice reloaded, plus relocations. */
 #define BPFI_TRAMP_MAX 1024
