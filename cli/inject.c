@@ -95,6 +95,14 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 		return add_tracepoint(c, a);
 	if (!a->uprobe)
 		return 0;
+	/* Before anything is compiled into the target: a return probe that would kill it. */
+	if (a->retprobe && !bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL)) {
+		err = bpfi_retprobe_check(a->name, func_off, func_size, c->log);
+		if (err) {
+			c->err = err;
+			return 1;
+		}
+	}
 	err = prog_code(c, a->prog_id, &fn);
 	if (err) {
 		c->err = err;

@@ -242,6 +242,59 @@ static int emit_jump(struct bpfi_relocation *r, uint64_t at, uint64_t target)
 	return 0;
 }
 
+/*
+ * A call displaced with the window (always its last instruction) is moved as "push the
+ * address after it in the original code; jump to its target": the callee returns straight
+ * into the function, and the return address on the stack is the one the code had. A copied
+ * `call` would leave an address in the trampoline there, which no unwinder (a C++ exception
+ * thrown by the callee: std::terminate), no Go traceback and no debugger has frame
+ * information for, and which a thread still inside the callee would return into after
+ * detach. The push keeps the flags (lea, mov), as the call did.
+ */
+static int relocate_call(struct bpfi_relocation *r, const ZydisDecodedInstruction *insn,
+			 const ZydisDecodedOperand *ops, uint64_t old_addr, uint64_t new_addr,
+			 uint64_t ret_addr)
+{
+	uint32_t lo = (uint32_t)ret_addr, hi = (uint32_t)(ret_addr >> 32);
+	ZydisEncoderRequest req;
+	ZyanU64 abs;
+	size_t len;
+
+	if (r->code_len + 20 > BPFI_RELOC_MAX)
+		return -E2BIG;
+	memcpy(&r->code[r->code_len], "\x48\x8d\x64\x24\xf8", 5); /* lea -8(%rsp),%rsp */
+	memcpy(&r->code[r->code_len + 5], "\xc7\x04\x24", 3); /* movl $lo,(%rsp) */
+	memcpy(&r->code[r->code_len + 8], &lo, 4);
+	memcpy(&r->code[r->code_len + 12], "\xc7\x44\x24\x04", 4); /* movl $hi,4(%rsp) */
+	memcpy(&r->code[r->code_len + 16], &hi, 4);
+	r->code_len += 20;
+	if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, &ops[0], old_addr, &abs)))
+			return -EINVAL;
+		return emit_jump(r, new_addr + r->code_len, abs);
+	}
+	/* call *OPERAND -> jmp *OPERAND, seen from the same place and the same stack. */
+	if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
+		    insn, ops, insn->operand_count_visible, &req)))
+		return -EINVAL;
+	req.mnemonic = ZYDIS_MNEMONIC_JMP;
+	if (ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		if (ops[0].mem.base == ZYDIS_REGISTER_RIP) {
+			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, &ops[0], old_addr, &abs)))
+				return -EINVAL;
+			req.operands[0].mem.displacement = (ZyanI64)abs;
+		} else if (ops[0].mem.base == ZYDIS_REGISTER_RSP) {
+			req.operands[0].mem.displacement += 8; /* past what we pushed */
+		}
+	}
+	len = BPFI_RELOC_MAX - r->code_len;
+	if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(&req, &r->code[r->code_len], &len,
+								new_addr + r->code_len)))
+		return -ERANGE;
+	r->code_len += (uint32_t)len;
+	return 0;
+}
+
 int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t new_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log)
 {
@@ -263,6 +316,18 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
 		size_t len = BPFI_RELOC_MAX - r->code_len;
 
 		decode_at(&w, off, &insn, ops);
+		if (insn.meta.category == ZYDIS_CATEGORY_CALL) {
+			/* choose_window() let a call be the last instruction only. */
+			err = relocate_call(r, &insn, ops, func_addr + off, new_addr,
+					    func_addr + r->patch_len);
+			if (err)
+				return bpfi_log_err(
+					log, -EINVAL,
+					"site 0x%llx: the call at +%zu cannot be relocated to 0x%llx",
+					(unsigned long long)func_addr, off,
+					(unsigned long long)(new_addr + r->code_len));
+			return 0;
+		}
 		if (!refers_to_rip(&insn, ops)) {
 			memcpy(&r->code[r->code_len], func + off, insn.length);
 			r->code_len += insn.length;

@@ -62,13 +62,6 @@ static const struct reloc_case cases[] = {
 	  NULL,
 	  5,
 	  4 + 0x10 },
-	{ "call rel32 as the last displaced instruction is allowed",
-	  { 0x53, 0xe8, 0x00, 0x10, 0x00, 0x00, 0x5b, 0xc3 },
-	  8,
-	  0,
-	  NULL,
-	  6,
-	  6 + 0x1000 },
 	{ "xor eax,eax; ret: too short", { 0x31, 0xc0, 0xc3 }, 3, -EINVAL, "too short", 0, 0 },
 	{ "syscall inside the window",
 	  { 0x0f, 0x05, 0x90, 0x90, 0x90, 0xc3 },
@@ -145,6 +138,83 @@ START_TEST(relocate_case)
 		memcpy(&rel, &r.code[r.code_len - 4], 4);
 		ck_assert_uint_eq(NEW_ADDR + r.code_len + (int64_t)rel, FUNC_ADDR + r.patch_len);
 	}
+}
+END_TEST
+
+/*
+ * A call that ends the window is moved as a push of its return address (FUNC_ADDR +
+ * patch_len: the original code) at @push_at, then a jump to its target (@jump: the bytes
+ * expected, or a rel32/indirect jump to @target_off): the callee returns into the function
+ * itself, and unwinders see the return address the code had.
+ */
+struct call_case {
+	const char *descr;
+	uint8_t code[16];
+	size_t len;
+	uint32_t patch_len;
+	int64_t target_off;
+	uint32_t push_at;
+	uint8_t jump[8];
+	uint32_t jump_len;
+};
+
+static const struct call_case call_cases[] = {
+	{ "call rel32: push the return address, jump to the target",
+	  { 0x53, 0xe8, 0x00, 0x10, 0x00, 0x00, 0x5b, 0xc3 },
+	  8,
+	  .patch_len = 6,
+	  .target_off = 6 + 0x1000,
+	  .push_at = 1 },
+	{ "call *%rax: jmp *%rax after the push",
+	  { 0x55, 0x53, 0x41, 0x54, 0xff, 0xd0, 0x5b, 0xc3 },
+	  8,
+	  .patch_len = 6,
+	  .push_at = 4,
+	  .jump = { 0xff, 0xe0 },
+	  .jump_len = 2 },
+	{ "call *0x10(%rsp): jmp *0x18(%rsp), the pushed address counted",
+	  { 0x55, 0xff, 0x54, 0x24, 0x10, 0x5b, 0xc3 },
+	  7,
+	  .patch_len = 5,
+	  .push_at = 1,
+	  .jump = { 0xff, 0x64, 0x24, 0x18 },
+	  .jump_len = 4 },
+	{ "call *0x100(%rip): jmp through the same slot",
+	  { 0x55, 0xff, 0x15, 0x00, 0x01, 0x00, 0x00, 0xc3 },
+	  8,
+	  .patch_len = 7,
+	  .target_off = 7 + 0x100,
+	  .push_at = 1 },
+};
+
+START_TEST(relocate_call_case)
+{
+	const struct call_case *c = &call_cases[_i];
+	struct bpfi_relocation r;
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	const uint8_t *p;
+	uint64_t ret;
+	uint32_t lo, hi;
+
+	ck_assert_msg(bpfi_hook_relocate(c->code, c->len, FUNC_ADDR, NEW_ADDR, &r, &log) == 0,
+		      "%s: %s", c->descr, buf);
+	ck_assert_uint_eq(r.patch_len, c->patch_len);
+	p = r.code + c->push_at;
+	ret = FUNC_ADDR + r.patch_len;
+	lo = (uint32_t)ret;
+	hi = (uint32_t)(ret >> 32);
+	ck_assert_mem_eq(r.code, c->code, c->push_at); /* what came before, verbatim */
+	ck_assert_mem_eq(p, "\x48\x8d\x64\x24\xf8\xc7\x04\x24", 8);
+	ck_assert_mem_eq(p + 8, &lo, 4);
+	ck_assert_mem_eq(p + 12, "\xc7\x44\x24\x04", 4);
+	ck_assert_mem_eq(p + 16, &hi, 4);
+	if (c->jump_len) {
+		ck_assert_uint_eq(r.code_len, c->push_at + 20 + c->jump_len);
+		ck_assert_mem_eq(p + 20, c->jump, c->jump_len);
+	}
+	if (c->target_off)
+		ck_assert_uint_eq(first_target(&r), FUNC_ADDR + (uint64_t)c->target_off);
 }
 END_TEST
 
@@ -420,6 +490,7 @@ Suite *hook_suite(void)
 	TCase *tc = tcase_create("relocate");
 
 	tcase_add_loop_test(tc, relocate_case, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, relocate_call_case, 0, sizeof(call_cases) / sizeof(call_cases[0]));
 	tcase_add_test(tc, relocated_entry_runs);
 	tcase_add_test(tc, entry_hook_in_process);
 	tcase_add_loop_test(tc, boundary_case, 0,

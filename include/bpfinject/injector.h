@@ -120,6 +120,16 @@ int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func
 			      struct bpfi_log *log);
 
 /**
+ * @brief **bpfi_retprobe_check()** may a return probe go on the function at file offset
+ * @func_off (@func_size bytes, 0 if unknown) of @path? Refused: any function of a Go module
+ * (Go's runtime reads the return addresses it would replace), and a function an exception
+ * can unwind through (in a module that throws or catches, one that calls anything).
+ * @return 0, or -EOPNOTSUPP with the reason in one line in @log
+ */
+int bpfi_retprobe_check(const char *path, uint64_t func_off, uint64_t func_size,
+			struct bpfi_log *log);
+
+/**
  * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
  * absolute path as given, or (libbpf's rule) a file whose base name starts with @name, as in
  * `libc.so.6`. @return 0, or -ENOENT "process N has not mapped 'NAME'"
