@@ -97,7 +97,15 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 		return 0;
 	/* Before anything is compiled into the target: a return probe that would kill it. */
 	if (a->retprobe && !bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL)) {
-		err = bpfi_retprobe_check(a->name, func_off, func_size, c->log);
+		/* Only at the first instruction is the return address where it replaces it. */
+		if (a->offset != func_off)
+			err = bpfi_log_err(c->log, -EINVAL,
+					   "%s: offset 0x%llx is +%llu into its function: a return "
+					   "probe goes on a function's first instruction",
+					   a->name, (unsigned long long)a->offset,
+					   (unsigned long long)(a->offset - func_off));
+		else
+			err = bpfi_retprobe_check(a->name, func_off, func_size, c->log);
 		if (err) {
 			c->err = err;
 			return 1;
