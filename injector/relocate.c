@@ -249,7 +249,9 @@ static int emit_jump(struct bpfi_relocation *r, uint64_t at, uint64_t target)
  * `call` would leave an address in the trampoline there, which no unwinder (a C++ exception
  * thrown by the callee: std::terminate), no Go traceback and no debugger has frame
  * information for, and which a thread still inside the callee would return into after
- * detach. The push keeps the flags (lea, mov), as the call did.
+ * detach. The push is a `call` to the next instruction whose stacked address is then
+ * overwritten: the flags are kept (call, mov) and the CPU's return stack stays balanced, so
+ * only the callee's own return is mispredicted, not every return above it.
  */
 static int relocate_call(struct bpfi_relocation *r, const ZydisDecodedInstruction *insn,
 			 const ZydisDecodedOperand *ops, uint64_t old_addr, uint64_t new_addr,
@@ -262,7 +264,7 @@ static int relocate_call(struct bpfi_relocation *r, const ZydisDecodedInstructio
 
 	if (r->code_len + 20 > BPFI_RELOC_MAX)
 		return -E2BIG;
-	memcpy(&r->code[r->code_len], "\x48\x8d\x64\x24\xf8", 5); /* lea -8(%rsp),%rsp */
+	memcpy(&r->code[r->code_len], "\xe8\0\0\0\0", 5); /* call 1f; 1: (a slot, an RSB entry) */
 	memcpy(&r->code[r->code_len + 5], "\xc7\x04\x24", 3); /* movl $lo,(%rsp) */
 	memcpy(&r->code[r->code_len + 8], &lo, 4);
 	memcpy(&r->code[r->code_len + 12], "\xc7\x44\x24\x04", 4); /* movl $hi,4(%rsp) */
