@@ -412,6 +412,18 @@ static struct pending_site *find_site(struct bpfi_target *t, uint64_t addr)
 	return NULL;
 }
 
+/*
+ * A call displaced from @addr's window is made so that unwinders can pass it only in code
+ * that unwinds (Go, C++ exceptions): elsewhere the cheaper form, whose return is predicted.
+ */
+static bool unwindable_call(const struct bpfi_target *t, uint64_t addr)
+{
+	char path[512];
+
+	return injector__file_at(t->pid, addr, path, sizeof(path)) ||
+	       injector__module_unwinds(path);
+}
+
 /* The same, with a buffer for @scan bytes of the function. */
 static int new_site_in(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_t func_size,
 		       uint8_t *bytes, size_t scan, struct pending_site **ret, struct bpfi_log *log)
@@ -441,8 +453,9 @@ static int new_site_in(struct bpfi_target *t, uint64_t addr, uint64_t func, uint
 		return -ENOMEM;
 	a->used = (a->used + 15) & ~(size_t)15;
 	at = a->addr + a->used;
-	err = bpfi_hook_relocate(bytes + (addr - func), scan - (addr - func), addr,
-				 at + bpfi_tramp_reloc_offset(mid, true), &r, log);
+	err = bpfi_hook_relocate_call(bytes + (addr - func), scan - (addr - func), addr,
+				      at + bpfi_tramp_reloc_offset(mid, true),
+				      unwindable_call(t, addr), &r, log);
 	if (!err && addr != func)
 		err = bpfi_hook_check_branches(bytes, scan, func, addr, r.patch_len, log);
 	if (err)

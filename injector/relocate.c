@@ -300,6 +300,13 @@ static int relocate_call(struct bpfi_relocation *r, const ZydisDecodedInstructio
 int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t new_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log)
 {
+	return bpfi_hook_relocate_call(func, func_len, func_addr, new_addr, true, ret_reloc, log);
+}
+
+int bpfi_hook_relocate_call(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			    uint64_t new_addr, bool unwindable_call,
+			    struct bpfi_relocation *ret_reloc, struct bpfi_log *log)
+{
 	struct window w = { .func = func, .func_len = func_len, .func_addr = func_addr };
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	struct bpfi_relocation *r = ret_reloc;
@@ -318,7 +325,7 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
 		size_t len = BPFI_RELOC_MAX - r->code_len;
 
 		decode_at(&w, off, &insn, ops);
-		if (insn.meta.category == ZYDIS_CATEGORY_CALL) {
+		if (insn.meta.category == ZYDIS_CATEGORY_CALL && unwindable_call) {
 			/* choose_window() let a call be the last instruction only. */
 			err = relocate_call(r, &insn, ops, func_addr + off, new_addr,
 					    func_addr + r->patch_len);

@@ -141,6 +141,25 @@ static bool function_is_leaf(int fd, uint64_t func_off, uint64_t func_size)
 	return leaf;
 }
 
+bool injector__module_unwinds(const char *path)
+{
+	const char *go = NULL, *unwind = NULL;
+	Elf *elf;
+	int fd;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* unknown: take the form that is safe for unwinders */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF)
+		scan_module(elf, &go, &unwind);
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return go || unwind;
+}
+
 int bpfi_retprobe_check(const char *path, uint64_t func_off, uint64_t func_size,
 			struct bpfi_log *log)
 {

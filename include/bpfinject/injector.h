@@ -250,6 +250,18 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
 
 /**
+ * @brief **bpfi_hook_relocate_call()** the same, choosing how a call that ends the window
+ * moves: @unwindable_call (what bpfi_hook_relocate() does) pushes its original return
+ * address and jumps, so that unwinders and Go's tracebacks see the address the code had,
+ * at the price of the callee's return being mispredicted (about 35 ns here); otherwise the
+ * call is made from the relocated code and returns there (no unwinder can pass it: for
+ * modules without exceptions or Go).
+ */
+int bpfi_hook_relocate_call(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			    uint64_t new_addr, bool unwindable_call,
+			    struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
+
+/**
  * @brief **bpfi_hook_check_branches()** for a site inside a function (func+offset): no branch
  * anywhere in the function's @func_len bytes may land in bytes 1..@len-1 of the window at
  * @win. @return 0 or -EINVAL with the branch named in @log
