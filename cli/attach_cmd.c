@@ -156,43 +156,101 @@ static int default_exe(const struct run_args *a, char *path, size_t size)
 	return 0;
 }
 
+/* -a PROG=[PATH:]FUNC[+OFF] or PROG=[PATH:]ADDR, taken apart. */
+struct attach_parts {
+	char prog[128], path[512], func[256]; /* func "" with ADDR: a file offset */
+	uint64_t off;
+};
+
+/*
+ * The spec's syntax, checked when the options are read (before anything is loaded): OFF is
+ * a whole number (decimal or 0x...), and an ADDR (a FUNC that starts with a digit) too.
+ */
+static int parse_attach(const char *spec, struct attach_parts *p)
+{
+	const char *eq = strchr(spec, '='), *where, *colon, *plus;
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	if (!eq || eq == spec || !eq[1])
+		return cli__err(spec, "expected PROG=[PATH:]FUNC[+OFFSET] or PROG=[PATH:]ADDRESS");
+	n = (size_t)(eq - spec);
+	if (n >= sizeof(p->prog) || strlen(eq + 1) >= sizeof(p->path))
+		return cli__err(spec, "too long");
+	memcpy(p->prog, spec, n);
+	where = eq + 1;
+	colon = strrchr(where, ':');
+	if (colon)
+		snprintf(p->path, sizeof(p->path), "%.*s", (int)(colon - where), where);
+	where = colon ? colon + 1 : where;
+	if (where[0] >= '0' && where[0] <= '9') {
+		if (!cli__uint_ok(where, 0, INT64_MAX, &p->off))
+			return cli__err(spec, "'%s': expected a file offset (a whole number)",
+					where);
+		return 0;
+	}
+	plus = strchr(where, '+');
+	n = plus ? (size_t)(plus - where) : strlen(where);
+	if (!n || n >= sizeof(p->func))
+		return cli__err(spec, "expected a function name before the offset");
+	memcpy(p->func, where, n);
+	if (plus && !cli__uint_ok(plus + 1, 0, INT32_MAX, &p->off))
+		return cli__err(spec, "'%s': expected an offset from 0 to %d (decimal or 0x...)",
+				plus + 1, INT32_MAX);
+	return 0;
+}
+
+/*
+ * FUNC+OFF within FUNC: a known size, and an offset inside it (whether it starts an
+ * instruction is decided when it is patched, by decoding from FUNC's start). @path is
+ * checked only where we can open it ourselves (a path, or a module of the first target).
+ */
+static int check_func_offset(const struct run_args *a, const struct attach_parts *p,
+			     const char *spec)
+{
+	char file[512];
+	uint64_t foff, fsize = 0;
+
+	if (!p->func[0] || !p->off)
+		return 0;
+	if (strchr(p->path, '/'))
+		snprintf(file, sizeof(file), "%s", p->path);
+	else if (!a->nr_pids ||
+		 bpfi_proc_find_module(a->pids[0], p->path, file, sizeof(file), NULL))
+		return 0;
+	if (bpfi_elf_find_function(file, p->func, &foff, &fsize, NULL))
+		return 0; /* libbpf says what is wrong with the name */
+	if (!fsize)
+		return cli__err(spec,
+				"%s has no size in the symbol table: cannot check that +%" PRIu64
+				" is inside it",
+				p->func, p->off);
+	if (p->off >= fsize)
+		return cli__err(spec, "+%" PRIu64 " is past the end of %s (%" PRIu64 " bytes)",
+				p->off, p->func, fsize);
+	return 0;
+}
+
 /* -a PROG=[PATH:]FUNC[+OFF]: a uprobe for a program whose section names no target. */
 static int attach_spec(struct bpf_object *obj, const char *spec, struct run_args *a)
 {
-	char path[512] = "", func[256] = "", *prog_name, *eq, *colon, *plus;
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct attach_parts p;
 	struct bpf_program *prog;
 	struct bpf_link *link;
-	unsigned long off = 0;
-	char buf[512];
 
-	if (strlen(spec) >= sizeof(buf))
-		return cli__err(spec, "too long");
-	snprintf(buf, sizeof(buf), "%s", spec);
-	eq = strchr(buf, '=');
-	if (!eq)
-		return cli__err(spec, "expected PROG=[PATH:]FUNC[+OFFSET]");
-	*eq = '\0';
-	prog_name = buf;
-	colon = strrchr(eq + 1, ':');
-	if (colon) {
-		*colon = '\0';
-		snprintf(path, sizeof(path), "%s", eq + 1);
-	}
-	snprintf(func, sizeof(func), "%s", colon ? colon + 1 : eq + 1);
-	plus = strchr(func, '+');
-	if (plus) {
-		*plus = '\0';
-		off = strtoul(plus + 1, NULL, 0);
-	}
-	prog = bpf_object__find_program_by_name(obj, prog_name);
+	if (parse_attach(spec, &p))
+		return EXIT_FAILURE;
+	prog = bpf_object__find_program_by_name(obj, p.prog);
 	if (!prog)
-		return cli__err(prog_name, "no such program in the object");
-	if (!path[0] && default_exe(a, path, sizeof(path)))
+		return cli__err(p.prog, "no such program in the object");
+	if (!p.path[0] && default_exe(a, p.path, sizeof(p.path)))
 		return cli__err(spec, "no file named, and the target's executable was not found");
-	uo.func_name = func;
+	if (check_func_offset(a, &p, spec))
+		return EXIT_FAILURE;
+	uo.func_name = p.func[0] ? p.func : NULL;
 	uo.retprobe = !strncmp(bpf_program__section_name(prog), "uretprobe", 9);
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
+	link = bpf_program__attach_uprobe_opts(prog, -1, p.path, p.off, &uo);
 	if (!link) {
 		const char *why = cli__libbpf_last_warning();
 
@@ -279,6 +337,15 @@ static bool attached_by_spec(const struct run_args *a, const char *name)
 	return false;
 }
 
+/* "uprobe/PATH:FUNC+xyz": libbpf's sscanf stops at the '+' and attaches FUNC+0. */
+static bool bad_section_offset(const char *sec)
+{
+	const char *colon = strrchr(sec, ':'), *plus = colon ? strchr(colon, '+') : NULL;
+	uint64_t off;
+
+	return plus && !cli__uint_ok(plus + 1, 0, INT32_MAX, &off);
+}
+
 /* Attaches what libbpf can attach by section name; the runtime records it. */
 static int attach_programs(struct cli_obj *o, struct run_args *a)
 {
@@ -306,6 +373,10 @@ static int attach_programs(struct cli_obj *o, struct run_args *a)
 				  sec);
 			continue;
 		}
+		if (bad_section_offset(sec))
+			return cli__err(bpf_program__name(prog),
+					"section '%s': the offset after '+' is not a whole number",
+					sec);
 		cli__libbpf_clear();
 		why = NULL;
 		link = is_syscall_tracepoint(sec) ? attach_syscall_tracepoint(prog, sec, &why)
@@ -444,25 +515,24 @@ static void event_loop(struct cli_target *cts, unsigned int *nr, const struct ru
 
 int cli__parse_pid(const char *arg, pid_t *pids, unsigned int *nr, unsigned int max)
 {
-	char *end;
-	long pid = strtol(arg, &end, 10);
+	uint64_t pid;
 
 	if (*nr == max)
 		return cli__err("-p", "at most %u processes", max);
-	if (*end || pid <= 0 || pid > INT32_MAX)
-		return cli__err(arg, "not a process id");
+	if (!cli__uint_ok(arg, 1, CLI_PID_MAX, &pid))
+		return cli__err("-p", "'%s': not a process id (a number from 1 to %d)", arg,
+				CLI_PID_MAX);
 	pids[(*nr)++] = (pid_t)pid;
 	return 0;
 }
 
+/* Up to a year: long enough for any run, short enough that the end is a real time. */
+#define CLI_DURATION_MAX (365.0 * 24 * 3600)
+
 int cli__parse_duration(const char *arg, double *ret)
 {
-	char *end;
-
-	*ret = strtod(arg, &end);
-	if (*end || *ret <= 0)
-		return cli__err(arg, "--duration wants a positive number of seconds");
-	return 0;
+	return cli__parse_real("--duration", arg, 0, true, CLI_DURATION_MAX, "a number of seconds",
+			       ret);
 }
 
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -510,11 +580,16 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'e':
 			a->event_type = optarg;
 			break;
-		case 'a':
+		case 'a': {
+			struct attach_parts p;
+
 			if (a->nr_attach == MAX_ATTACH_SPECS)
 				return cli__err("--attach", "at most %d", MAX_ATTACH_SPECS);
+			if (parse_attach(optarg, &p))
+				return EXIT_FAILURE;
 			a->attach[a->nr_attach++] = optarg;
 			break;
+		}
 		case 'N':
 			a->no_verify = true;
 			break;
@@ -701,14 +776,13 @@ int cli__cmd_detach(int argc, char **argv)
 	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
 	struct bpfi_target *t = NULL;
 	pid_t pid;
-	char *end;
+	unsigned int nr = 0;
 	int err;
 
 	if (argc != 3 || strcmp(argv[1], "-p"))
 		return cli__err("usage", "bpfinject detach -p PID");
-	pid = (pid_t)strtol(argv[2], &end, 10);
-	if (*end || pid <= 0)
-		return cli__err(argv[2], "not a process id");
+	if (cli__parse_pid(argv[2], &pid, &nr, 1))
+		return EXIT_FAILURE;
 	err = bpfi_target_find(pid, &t, &log);
 	if (!err) {
 		err = bpfi_target_restore(t, &log);

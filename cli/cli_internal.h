@@ -165,6 +165,19 @@ int cli__parse_duration(const char *arg, double *ret);
 int cli__cmd_detach(int argc, char **argv);
 int cli__cmd_list(int argc, char **argv);
 
+/*
+ * args.c: a number option taken whole (no blanks, no stray sign or text, finite, in range),
+ * or one line `bpfinject: OPT: 'TEXT': expected ...` naming the range and EXIT_FAILURE.
+ * Decimal, or hexadecimal after 0x. cli__uint_ok() is the same test, silent.
+ */
+#define CLI_PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT on 64-bit */
+bool cli__uint_ok(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+int cli__parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+int cli__parse_int(const char *opt, const char *s, int64_t min, int64_t max, int64_t *ret);
+/* @what: "a number of seconds"; @min_open: @min itself is refused */
+int cli__parse_real(const char *opt, const char *s, double min, bool min_open, double max,
+		    const char *what, double *ret);
+
 /* fault.c */
 int cli__cmd_fault(int argc, char **argv);
 /* run.c */

@@ -225,11 +225,10 @@ static int parse_errno(const char *s, long *ret)
 		{ "ETIMEDOUT", ETIMEDOUT },   { "ECONNREFUSED", ECONNREFUSED },
 		{ "ECONNRESET", ECONNRESET }, { "EDQUOT", EDQUOT },
 	};
-	char *end;
-	long v = strtol(s, &end, 10);
+	uint64_t v;
 
-	if (!*end && v > 0 && v < 4096) {
-		*ret = -v;
+	if (cli__uint_ok(s, 1, 4095, &v)) {
+		*ret = -(long)v;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -261,7 +260,6 @@ static int parse_args(int argc, char **argv, struct fault_args *a)
 	};
 	bool have_errno = false, have_ret = false;
 	int c, dashdash = argc;
-	char *end;
 
 	a->probability = 1.0;
 	a->seed = (uint64_t)time(NULL) * 2654435761u;
@@ -282,37 +280,45 @@ static int parse_args(int argc, char **argv, struct fault_args *a)
 			break;
 		case 'e':
 			if (parse_errno(optarg, &a->ret))
-				return cli__err(optarg,
-						"not an errno name (EIO, ENOSPC, ...) or number");
+				return cli__err(
+					optarg,
+					"not an errno name (EIO, ENOSPC, ...) or a number from 1 to 4095");
 			have_errno = true;
 			break;
-		case 'r':
-			a->ret = strtol(optarg, &end, 0);
-			if (*end)
-				return cli__err(optarg, "--return wants a number");
+		case 'r': {
+			int64_t v;
+
+			if (cli__parse_int("--return", optarg, INT64_MIN, INT64_MAX, &v))
+				return EXIT_FAILURE;
+			a->ret = (long)v;
 			have_ret = true;
 			break;
+		}
 		case 'P':
-			a->probability = strtod(optarg, &end);
-			if (*end || a->probability <= 0 || a->probability > 1)
-				return cli__err(optarg, "--probability wants a number in (0, 1]");
+			/* Below 2^-32 the generated program's threshold is 0: it would never fire. */
+			if (cli__parse_real("--probability", optarg, 1.0 / 4294967296.0, false, 1.0,
+					    "a probability", &a->probability))
+				return EXIT_FAILURE;
 			break;
 		case 'n':
+			if (cli__parse_uint("--nth", optarg, 1, UINT64_MAX, &a->nth))
+				return EXIT_FAILURE;
+			break;
 		case 'A':
+			if (cli__parse_uint("--after", optarg, 0, UINT64_MAX, &a->after))
+				return EXIT_FAILURE;
+			break;
 		case 'S':
+			if (cli__parse_uint("--seed", optarg, 0, UINT64_MAX, &a->seed))
+				return EXIT_FAILURE;
+			break;
 		case 't': {
-			unsigned long long v = strtoull(optarg, &end, 0);
+			uint64_t v;
 
-			if (*end || (c != 'S' && c != 'A' && !v))
-				return cli__err(optarg, "not a positive number");
-			if (c == 'n')
-				a->nth = v;
-			else if (c == 'A')
-				a->after = v;
-			else if (c == 'S')
-				a->seed = v;
-			else
-				a->tid = (uint32_t)v;
+			/* Compared with the low 32 bits of bpf_get_current_pid_tgid(). */
+			if (cli__parse_uint("--tid", optarg, 1, CLI_PID_MAX, &v))
+				return EXIT_FAILURE;
+			a->tid = (uint32_t)v;
 			break;
 		}
 		case 'x':

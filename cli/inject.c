@@ -95,6 +95,22 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 		return add_tracepoint(c, a);
 	if (!a->uprobe)
 		return 0;
+	/* Before anything is compiled into the target: a return probe that would kill it. */
+	if (a->retprobe && !bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL)) {
+		/* Only at the first instruction is the return address where it replaces it. */
+		if (a->offset != func_off)
+			err = bpfi_log_err(c->log, -EINVAL,
+					   "%s: offset 0x%llx is +%llu into its function: a return "
+					   "probe goes on a function's first instruction",
+					   a->name, (unsigned long long)a->offset,
+					   (unsigned long long)(a->offset - func_off));
+		else
+			err = bpfi_retprobe_check(a->name, func_off, func_size, c->log);
+		if (err) {
+			c->err = err;
+			return 1;
+		}
+	}
 	err = prog_code(c, a->prog_id, &fn);
 	if (err) {
 		c->err = err;
@@ -112,9 +128,18 @@ static int add_attach(const struct bpfi_runtime_attach *a, void *cookie)
 				 "process %d has not mapped %s", pid, a->name);
 		return 0;
 	}
-	func = addr;
-	if (!bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL))
-		func = addr - (a->offset - func_off);
+	/*
+	 * The function around the offset: the injector decodes it from its start to check that
+	 * the offset starts an instruction. An offset no symbol accounts for cannot be checked.
+	 */
+	if (bpfi_elf_function_at(a->name, a->offset, &func_off, &func_size, NULL)) {
+		c->err = bpfi_log_err(c->log, -EINVAL,
+				      "%s: offset 0x%llx is in no function its symbols describe: "
+				      "cannot check that it starts an instruction",
+				      a->name, (unsigned long long)a->offset);
+		return 1;
+	}
+	func = addr - (a->offset - func_off);
 	err = bpfi_target_add_probe(c->ct->t, addr, func, func_size, a->retprobe, fn, c->log);
 	if (err) {
 		c->err = err;

@@ -32,19 +32,6 @@ struct test_run_args {
 	enum bpfi_jit_backend backend;
 };
 
-static int parse_repeat(const char *s, uint32_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || v == 0 || v > UINT32_MAX || s[0] == '-')
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
-}
-
 /* @return 0, or an exit status (after the one-line message) */
 static int parse_args(int argc, char **argv, struct test_run_args *a)
 {
@@ -68,11 +55,14 @@ static int parse_args(int argc, char **argv, struct test_run_args *a)
 		case 'c':
 			a->ctx_file = optarg;
 			break;
-		case 'r':
-			if (parse_repeat(optarg, &a->repeat))
-				return cli__err("--repeat", "'%s': expected a number from 1 to %u",
-						optarg, UINT32_MAX);
+		case 'r': {
+			uint64_t v;
+
+			if (cli__parse_uint("--repeat", optarg, 1, UINT32_MAX, &v))
+				return EXIT_FAILURE;
+			a->repeat = (uint32_t)v;
 			break;
+		}
 		case 'j':
 			a->json = true;
 			break;

@@ -171,11 +171,15 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
 	return 0;
 }
 
-/* The function whose [offset, offset + size) holds file offset @off, from one symbol table. */
-static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_off,
+/*
+ * The function whose [offset, offset + size) holds file offset @off, from one symbol table;
+ * failing that, a function without a size that starts exactly at @off (size 0).
+ */
+static int function_at(Elf *elf, Elf *layout, Elf64_Word type, uint64_t off, uint64_t *ret_off,
 		       uint64_t *ret_size, char *name, size_t name_size)
 {
 	Elf_Scn *scn = NULL;
+	const char *start_name = NULL;
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -187,15 +191,20 @@ static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_of
 		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Sym sym;
 			uint64_t start;
+			const char *s;
 
 			if (!gelf_getsym(data, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    !is_function(&sym) || !sym.st_size)
+			    !is_function(&sym))
 				continue;
-			if (vaddr_to_offset(elf, sym.st_value, &start))
+			if (vaddr_to_offset(layout, sym.st_value, &start))
 				continue;
+			s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!sym.st_size) {
+				if (start == off && !start_name)
+					start_name = s ? s : "?";
+				continue;
+			}
 			if (off >= start && off < start + sym.st_size) {
-				const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
-
 				*ret_off = start;
 				*ret_size = sym.st_size;
 				if (name)
@@ -204,7 +213,13 @@ static int function_at(Elf *elf, Elf64_Word type, uint64_t off, uint64_t *ret_of
 			}
 		}
 	}
-	return -ENOENT;
+	if (!start_name)
+		return -ENOENT;
+	*ret_off = off;
+	*ret_size = 0;
+	if (name)
+		snprintf(name, name_size, "%s", start_name);
+	return 0;
 }
 
 int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off, uint64_t *ret_size,
@@ -217,7 +232,8 @@ int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func
 			      uint64_t *ret_size, char *name, size_t name_size,
 			      struct bpfi_log *log)
 {
-	struct elf_file f;
+	struct elf_file f, dbg = { .fd = -1 };
+	char dbg_path[512];
 	int err;
 
 	elf_version(EV_CURRENT);
@@ -225,9 +241,16 @@ int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func
 	if (err)
 		return bpfi_log_err(log, err, "%s: %s", path,
 				    err == -ENOEXEC ? "not an ELF file" : strerror(-err));
-	err = function_at(f.elf, SHT_SYMTAB, off, ret_func_off, ret_size, name, name_size);
+	err = function_at(f.elf, f.elf, SHT_SYMTAB, off, ret_func_off, ret_size, name, name_size);
 	if (err)
-		err = function_at(f.elf, SHT_DYNSYM, off, ret_func_off, ret_size, name, name_size);
+		err = function_at(f.elf, f.elf, SHT_DYNSYM, off, ret_func_off, ret_size, name,
+				  name_size);
+	/* The debug file's symbols, placed by the file's own segments (as in find_function). */
+	if (err && !debug_file_path(f.elf, dbg_path, sizeof(dbg_path)) &&
+	    !elf_file_open(dbg_path, &dbg))
+		err = function_at(dbg.elf, f.elf, SHT_SYMTAB, off, ret_func_off, ret_size, name,
+				  name_size);
+	elf_file_close(&dbg);
 	elf_file_close(&f);
 	return err;
 }

@@ -32,6 +32,8 @@
 #define MADV_WIPEONFORK_ 18
 /* Tries at finding no thread inside a window being patched, 1 ms apart. */
 #define PATCH_TRIES 20
+/* How much of a function is read to check it: branches into the window, the site's start. */
+#define FUNC_SCAN_MAX (256 * 1024)
 
 static int new_memfd(const char *name, size_t size, void **ret_map, struct bpfi_log *log)
 {
@@ -431,31 +433,38 @@ static struct pending_site *find_site(struct bpfi_target *t, uint64_t addr)
 	return NULL;
 }
 
-/* A new site at @addr: relocate its entry, build its trampoline near it, prepare the jump. */
-static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_t func_size,
-		    struct pending_site **ret, struct bpfi_log *log)
+/*
+ * A call displaced from @addr's window is made so that unwinders can pass it only in code
+ * that unwinds (Go, C++ exceptions): elsewhere the cheaper form, whose return is predicted.
+ */
+static bool unwindable_call(const struct bpfi_target *t, uint64_t addr)
+{
+	char path[512];
+
+	return injector__file_at(t->pid, addr, path, sizeof(path)) ||
+	       injector__module_unwinds(path);
+}
+
+/* The same, with a buffer for @scan bytes of the function. */
+static int new_site_in(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_t func_size,
+		       uint8_t *bytes, size_t scan, struct pending_site **ret, struct bpfi_log *log)
 {
 	uint32_t n = atomic_load(&t->block->nr_sites);
-	uint8_t bytes[4096], tramp[BPFI_TRAMP_MAX];
+	uint8_t tramp[BPFI_TRAMP_MAX];
 	struct bpfi_relocation r;
 	struct pending_site *ps, *grown;
 	struct code_area *a;
-	size_t len, scan;
+	size_t len;
 	uint64_t at;
 	int32_t rel;
 	bool mid;
 	int err;
 
-	if (n == BPFI_MAX_SITES)
-		return bpfi_log_err(log, -E2BIG, "process %d: more than %d hooked addresses",
-				    t->pid, BPFI_MAX_SITES);
-	/* The function from its start, so that branches into the window are seen. */
-	scan = func_size && func_size <= sizeof(bytes) ? func_size : 256;
-	if (addr < func || addr - func >= scan)
-		func = addr, scan = 256;
 	err = stop(t, log);
 	if (!err)
 		err = bpfi_injector_read(t->inj, func, bytes, scan, log);
+	if (!err && addr != func)
+		err = bpfi_hook_check_boundary(bytes, scan, func, addr, log);
 	if (err)
 		return err;
 	/* Only a known function start has dead flags; anywhere else they are kept. */
@@ -465,8 +474,9 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 		return -ENOMEM;
 	a->used = (a->used + 15) & ~(size_t)15;
 	at = a->addr + a->used;
-	err = bpfi_hook_relocate(bytes + (addr - func), scan - (addr - func), addr,
-				 at + bpfi_tramp_reloc_offset(mid, true), &r, log);
+	err = bpfi_hook_relocate_call(bytes + (addr - func), scan - (addr - func), addr,
+				      at + bpfi_tramp_reloc_offset(mid, true),
+				      unwindable_call(t, addr), &r, log);
 	if (!err && addr != func)
 		err = bpfi_hook_check_branches(bytes, scan, func, addr, r.patch_len, log);
 	if (err)
@@ -511,6 +521,43 @@ static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_
 	atomic_store(&t->block->nr_sites, n + 1);
 	*ret = ps;
 	return 0;
+}
+
+/* A new site at @addr: relocate its entry, build its trampoline near it, prepare the jump. */
+static int new_site(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_t func_size,
+		    struct pending_site **ret, struct bpfi_log *log)
+{
+	uint32_t n = atomic_load(&t->block->nr_sites);
+	uint8_t *bytes;
+	size_t scan;
+	int err;
+
+	if (n == BPFI_MAX_SITES)
+		return bpfi_log_err(log, -E2BIG, "process %d: more than %d hooked addresses",
+				    t->pid, BPFI_MAX_SITES);
+	/*
+	 * The function from its start, so that branches into the window are seen and, for a
+	 * site inside it, that the site starts an instruction. A site inside a function of
+	 * unknown extent cannot be checked and is refused.
+	 */
+	if (addr != func && (!func_size || addr < func || addr - func >= func_size))
+		return bpfi_log_err(log, -EINVAL,
+				    "site 0x%llx: %s: cannot check that it starts an instruction",
+				    (unsigned long long)addr,
+				    !func_size ? "inside no function of known size"
+					       : "past the function's end");
+	if (addr != func && addr - func + 256 > FUNC_SCAN_MAX)
+		return bpfi_log_err(log, -E2BIG,
+				    "site 0x%llx: %llu bytes into its function, further than %d",
+				    (unsigned long long)addr, (unsigned long long)(addr - func),
+				    FUNC_SCAN_MAX - 256);
+	scan = !func_size ? 256 : func_size < FUNC_SCAN_MAX ? func_size : FUNC_SCAN_MAX;
+	bytes = malloc(scan);
+	if (!bytes)
+		return -ENOMEM;
+	err = new_site_in(t, addr, func, func_size, bytes, scan, ret, log);
+	free(bytes);
+	return err;
 }
 
 int bpfi_target_add_probe(struct bpfi_target *t, uint64_t addr, uint64_t func, uint64_t func_size,

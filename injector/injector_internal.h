@@ -149,5 +149,9 @@ int injector__list_tasks(pid_t pid, pid_t **ret_tids, unsigned int *ret_n);
 char injector__proc_state(pid_t pid); /* 'R', 'S', 'T', ... or 0 if gone */
 pid_t injector__tracer_pid(pid_t pid); /* TracerPid from status, -1 if unknown */
 int injector__find_vdso(pid_t pid, uint64_t *ret_start, uint64_t *ret_end);
+/* The file mapped at @addr in @pid (-ENOENT: none, anonymous or special). */
+int injector__file_at(pid_t pid, uint64_t addr, char *ret_path, size_t size);
+/* retprobe_check.c: does code in @path take part in unwinding (Go, C++ exceptions)? */
+bool injector__module_unwinds(const char *path);
 
 #endif

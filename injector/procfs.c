@@ -199,3 +199,26 @@ int bpfi_proc_offset_to_addr(pid_t pid, const char *file, uint64_t file_off, uin
 			pid, (unsigned long long)file_off, file);
 	return 0;
 }
+
+int injector__file_at(pid_t pid, uint64_t addr, char *ret_path, size_t size)
+{
+	char path[64], line[1024];
+	struct map_line m;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -ESRCH;
+	while (fgets(line, sizeof(line), f)) {
+		if (parse_map_line(line, &m) && addr >= m.start && addr < m.end &&
+		    m.path[0] == '/') {
+			snprintf(ret_path, size, "%s", m.path);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}

@@ -142,6 +142,40 @@ int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func
 	return check_branch_targets(&w, win, len, log);
 }
 
+/*
+ * A site inside a function must start an instruction: the linear stream decoded from the
+ * function's start has to reach it exactly. A jump written into the middle of an instruction
+ * turns its tail into other instructions (malloc+1 was attached, and clobbered the caller's
+ * r12). Compilers put no data in x86-64 function bodies, so the linear stream is the code.
+ */
+int bpfi_hook_check_boundary(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			     uint64_t addr, struct bpfi_log *log)
+{
+	struct window w = { .func = func, .func_len = func_len, .func_addr = func_addr };
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	ZydisDecodedInstruction insn;
+	uint64_t want = addr - func_addr;
+	size_t off = 0;
+
+	ZydisDecoderInit(&w.dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	while (off < want) {
+		if (off >= func_len || !decode_at(&w, off, &insn, ops))
+			return bpfi_log_err(
+				log, -EINVAL,
+				"site 0x%llx: cannot decode the function at 0x%llx as far as +%llu (stopped at +%zu): not known to start an instruction",
+				(unsigned long long)addr, (unsigned long long)func_addr,
+				(unsigned long long)want, off);
+		if (off + insn.length > want)
+			return bpfi_log_err(
+				log, -EINVAL,
+				"site 0x%llx: +%llu is inside the %u-byte instruction at +%zu of the function at 0x%llx, not at an instruction boundary",
+				(unsigned long long)addr, (unsigned long long)want, insn.length,
+				off, (unsigned long long)func_addr);
+		off += insn.length;
+	}
+	return 0;
+}
+
 /* Re-encodes one instruction that refers to its own address, for @new_addr. */
 static int relocate_one(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *ops,
 			uint64_t old_addr, uint64_t new_addr, uint8_t *out, size_t *len)
@@ -208,8 +242,70 @@ static int emit_jump(struct bpfi_relocation *r, uint64_t at, uint64_t target)
 	return 0;
 }
 
+/*
+ * A call displaced with the window (always its last instruction) is moved as "push the
+ * address after it in the original code; jump to its target": the callee returns straight
+ * into the function, and the return address on the stack is the one the code had. A copied
+ * `call` would leave an address in the trampoline there, which no unwinder (a C++ exception
+ * thrown by the callee: std::terminate), no Go traceback and no debugger has frame
+ * information for, and which a thread still inside the callee would return into after
+ * detach. The push is a `call` to the next instruction whose stacked address is then
+ * overwritten: the flags are kept (call, mov) and the CPU's return stack stays balanced, so
+ * only the callee's own return is mispredicted, not every return above it.
+ */
+static int relocate_call(struct bpfi_relocation *r, const ZydisDecodedInstruction *insn,
+			 const ZydisDecodedOperand *ops, uint64_t old_addr, uint64_t new_addr,
+			 uint64_t ret_addr)
+{
+	uint32_t lo = (uint32_t)ret_addr, hi = (uint32_t)(ret_addr >> 32);
+	ZydisEncoderRequest req;
+	ZyanU64 abs;
+	size_t len;
+
+	if (r->code_len + 20 > BPFI_RELOC_MAX)
+		return -E2BIG;
+	memcpy(&r->code[r->code_len], "\xe8\0\0\0\0", 5); /* call 1f; 1: (a slot, an RSB entry) */
+	memcpy(&r->code[r->code_len + 5], "\xc7\x04\x24", 3); /* movl $lo,(%rsp) */
+	memcpy(&r->code[r->code_len + 8], &lo, 4);
+	memcpy(&r->code[r->code_len + 12], "\xc7\x44\x24\x04", 4); /* movl $hi,4(%rsp) */
+	memcpy(&r->code[r->code_len + 16], &hi, 4);
+	r->code_len += 20;
+	if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, &ops[0], old_addr, &abs)))
+			return -EINVAL;
+		return emit_jump(r, new_addr + r->code_len, abs);
+	}
+	/* call *OPERAND -> jmp *OPERAND, seen from the same place and the same stack. */
+	if (!ZYAN_SUCCESS(ZydisEncoderDecodedInstructionToEncoderRequest(
+		    insn, ops, insn->operand_count_visible, &req)))
+		return -EINVAL;
+	req.mnemonic = ZYDIS_MNEMONIC_JMP;
+	if (ops[0].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		if (ops[0].mem.base == ZYDIS_REGISTER_RIP) {
+			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, &ops[0], old_addr, &abs)))
+				return -EINVAL;
+			req.operands[0].mem.displacement = (ZyanI64)abs;
+		} else if (ops[0].mem.base == ZYDIS_REGISTER_RSP) {
+			req.operands[0].mem.displacement += 8; /* past what we pushed */
+		}
+	}
+	len = BPFI_RELOC_MAX - r->code_len;
+	if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(&req, &r->code[r->code_len], &len,
+								new_addr + r->code_len)))
+		return -ERANGE;
+	r->code_len += (uint32_t)len;
+	return 0;
+}
+
 int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t new_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log)
+{
+	return bpfi_hook_relocate_call(func, func_len, func_addr, new_addr, true, ret_reloc, log);
+}
+
+int bpfi_hook_relocate_call(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			    uint64_t new_addr, bool unwindable_call,
+			    struct bpfi_relocation *ret_reloc, struct bpfi_log *log)
 {
 	struct window w = { .func = func, .func_len = func_len, .func_addr = func_addr };
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
@@ -229,6 +325,18 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
 		size_t len = BPFI_RELOC_MAX - r->code_len;
 
 		decode_at(&w, off, &insn, ops);
+		if (insn.meta.category == ZYDIS_CATEGORY_CALL && unwindable_call) {
+			/* choose_window() let a call be the last instruction only. */
+			err = relocate_call(r, &insn, ops, func_addr + off, new_addr,
+					    func_addr + r->patch_len);
+			if (err)
+				return bpfi_log_err(
+					log, -EINVAL,
+					"site 0x%llx: the call at +%zu cannot be relocated to 0x%llx",
+					(unsigned long long)func_addr, off,
+					(unsigned long long)(new_addr + r->code_len));
+			return 0;
+		}
 		if (!refers_to_rip(&insn, ops)) {
 			memcpy(&r->code[r->code_len], func + off, insn.length);
 			r->code_len += insn.length;

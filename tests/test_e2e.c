@@ -162,6 +162,42 @@ START_TEST(attach_by_pid_counts_exactly)
 }
 END_TEST
 
+/*
+ * FUNC+OFF at an instruction boundary inside the function attaches, and counts every call
+ * with the right argument (fixture_work starts with a 5-byte lea that keeps %rdi).
+ */
+START_TEST(attach_inside_a_function_counts_exactly)
+{
+	char pid[16], line[256], *out, *err;
+	char *argv[] = { bpfinject,    "-p", pid,      obj, "-a", "count_entry=fixture_work+5",
+			 "--duration", "2",  "--json", NULL };
+	static const uint8_t lea[5] = { 0x48, 0x8d, 0x54, 0x7f, 0x01 };
+	uint8_t code[5];
+	struct test_proc t, b;
+	struct counts c0, c1;
+
+	paths();
+	start_target(&t);
+	c0 = pause_target(&t);
+	test_read_mem(t.pid, function_addr(t.pid, "fixture_work"), code, sizeof(code));
+	ck_assert_msg(!memcmp(code, lea, sizeof(lea)), "fixture_work no longer starts with lea");
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	test_spawn(&b, argv);
+	ck_assert_int_eq(test_read_line(b.err, line, sizeof(line), 10000), 0);
+	ck_assert_msg(strstr(line, "bpfinject: attached"), "bpfinject said: %s", line);
+	ck_assert_int_eq(write(t.to, "g", 1), 1);
+	usleep(500000);
+	c1 = pause_target(&t);
+	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
+	ck_assert_int_gt(c1.calls - c0.calls, 100);
+	ck_assert_int_eq(counter(out, 0), c1.calls - c0.calls);
+	ck_assert_int_eq(counter(out, 1), c1.sum - c0.sum);
+	free(out);
+	free(err);
+	quit_target(&t);
+}
+END_TEST
+
 START_TEST(command_probed_from_main)
 {
 	char target[600], outfile[] = "/tmp/bpfi-e2e-XXXXXX", line[128], *out, *err;
@@ -656,7 +692,7 @@ struct error_case {
 
 static const struct error_case errors[] = {
 	{ "not a pid", { "-p", "0", "OBJ" }, "not a process id" },
-	{ "no such process", { "-p", "999999999", "OBJ" }, "no such process" },
+	{ "no such process", { "-p", "4194304", "OBJ" }, "no such process" },
 	{ "a pid that names nothing", { "-p", "DEADPID", "OBJ" }, "no such process" },
 	{ "missing object", { "-p", "PID", "/no/such.bpf.o" }, "/no/such.bpf.o" },
 	{ "unknown function",
@@ -664,6 +700,19 @@ static const struct error_case errors[] = {
 	  "no_such_function" },
 	{ "unknown program", { "-p", "PID", "OBJ", "-a", "nope=fixture_work" }, "no such program" },
 	{ "no target", { "OBJ" }, "no target" },
+	/* A site must start an instruction, found by decoding from the function's start. */
+	{ "an offset inside an instruction",
+	  { "-p", "PID", "OBJ", "-a", "count_entry=fixture_work+1" },
+	  "+1 is inside the 5-byte instruction at +0 of the function at" },
+	{ "malloc+1 (inside its first instruction)",
+	  { "-p", "PID", "OBJ", "-a", "count_entry=libc.so.6:malloc+1" },
+	  "not at an instruction boundary" },
+	{ "a return probe inside a function",
+	  { "-p", "PID", "OBJ", "-a", "count_return=fixture_work+5" },
+	  "is +5 into its function: a return probe goes on a function's first instruction" },
+	{ "an offset past the function's end",
+	  { "-p", "PID", "OBJ", "-a", "count_entry=fixture_work+4096" },
+	  "+4096 is past the end of fixture_work (26 bytes)" },
 	{ "detach from a process without programs",
 	  { "detach", "-p", "PID" },
 	  "carries no bpfinject programs" },
@@ -789,6 +838,7 @@ Suite *e2e_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, attach_by_pid_counts_exactly, 0, 2);
+	tcase_add_test(tc, attach_inside_a_function_counts_exactly);
 	tcase_add_test(tc, command_probed_from_main);
 	tcase_add_test(tc, tail_calls_at_their_deepest);
 	tcase_add_test(tc, tail_calls_from_deep_subprograms_refused);

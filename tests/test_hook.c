@@ -62,13 +62,6 @@ static const struct reloc_case cases[] = {
 	  NULL,
 	  5,
 	  4 + 0x10 },
-	{ "call rel32 as the last displaced instruction is allowed",
-	  { 0x53, 0xe8, 0x00, 0x10, 0x00, 0x00, 0x5b, 0xc3 },
-	  8,
-	  0,
-	  NULL,
-	  6,
-	  6 + 0x1000 },
 	{ "xor eax,eax; ret: too short", { 0x31, 0xc0, 0xc3 }, 3, -EINVAL, "too short", 0, 0 },
 	{ "syscall inside the window",
 	  { 0x0f, 0x05, 0x90, 0x90, 0x90, 0xc3 },
@@ -144,6 +137,97 @@ START_TEST(relocate_case)
 
 		memcpy(&rel, &r.code[r.code_len - 4], 4);
 		ck_assert_uint_eq(NEW_ADDR + r.code_len + (int64_t)rel, FUNC_ADDR + r.patch_len);
+	}
+}
+END_TEST
+
+/*
+ * A call that ends the window is moved as a push of its return address (FUNC_ADDR +
+ * patch_len: the original code) at @push_at, then a jump to its target (@jump: the bytes
+ * expected, or a rel32/indirect jump to @target_off): the callee returns into the function
+ * itself, and unwinders see the return address the code had.
+ */
+struct call_case {
+	const char *descr;
+	uint8_t code[16];
+	size_t len;
+	uint32_t patch_len;
+	int64_t target_off;
+	uint32_t push_at;
+	uint8_t jump[8];
+	uint32_t jump_len;
+};
+
+static const struct call_case call_cases[] = {
+	{ "call rel32: push the return address, jump to the target",
+	  { 0x53, 0xe8, 0x00, 0x10, 0x00, 0x00, 0x5b, 0xc3 },
+	  8,
+	  .patch_len = 6,
+	  .target_off = 6 + 0x1000,
+	  .push_at = 1 },
+	{ "call *%rax: jmp *%rax after the push",
+	  { 0x55, 0x53, 0x41, 0x54, 0xff, 0xd0, 0x5b, 0xc3 },
+	  8,
+	  .patch_len = 6,
+	  .push_at = 4,
+	  .jump = { 0xff, 0xe0 },
+	  .jump_len = 2 },
+	{ "call *0x10(%rsp): jmp *0x18(%rsp), the pushed address counted",
+	  { 0x55, 0xff, 0x54, 0x24, 0x10, 0x5b, 0xc3 },
+	  7,
+	  .patch_len = 5,
+	  .push_at = 1,
+	  .jump = { 0xff, 0x64, 0x24, 0x18 },
+	  .jump_len = 4 },
+	{ "call *0x100(%rip): jmp through the same slot",
+	  { 0x55, 0xff, 0x15, 0x00, 0x01, 0x00, 0x00, 0xc3 },
+	  8,
+	  .patch_len = 7,
+	  .target_off = 7 + 0x100,
+	  .push_at = 1 },
+};
+
+START_TEST(relocate_call_case)
+{
+	const struct call_case *c = &call_cases[_i];
+	struct bpfi_relocation r;
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	const uint8_t *p;
+	uint64_t ret;
+	uint32_t lo, hi;
+
+	ck_assert_msg(bpfi_hook_relocate(c->code, c->len, FUNC_ADDR, NEW_ADDR, &r, &log) == 0,
+		      "%s: %s", c->descr, buf);
+	ck_assert_uint_eq(r.patch_len, c->patch_len);
+	p = r.code + c->push_at;
+	ret = FUNC_ADDR + r.patch_len;
+	lo = (uint32_t)ret;
+	hi = (uint32_t)(ret >> 32);
+	ck_assert_mem_eq(r.code, c->code, c->push_at); /* what came before, verbatim */
+	ck_assert_mem_eq(p, "\xe8\0\0\0\0\xc7\x04\x24", 8); /* call +0; movl $lo,(%rsp) */
+	ck_assert_mem_eq(p + 8, &lo, 4);
+	ck_assert_mem_eq(p + 12, "\xc7\x44\x24\x04", 4);
+	ck_assert_mem_eq(p + 16, &hi, 4);
+	if (c->jump_len) {
+		ck_assert_uint_eq(r.code_len, c->push_at + 20 + c->jump_len);
+		ck_assert_mem_eq(p + 20, c->jump, c->jump_len);
+	}
+	if (c->target_off) {
+		ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+		ZydisDecodedInstruction insn;
+		ZydisDecoder dec;
+		ZyanU64 abs;
+		uint32_t at = c->push_at + 20;
+
+		/* The jump after the push goes where the call went (rel32, or via its slot). */
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+		ck_assert(ZYAN_SUCCESS(
+			ZydisDecoderDecodeFull(&dec, r.code + at, r.code_len - at, &insn, ops)));
+		ck_assert_int_eq(insn.mnemonic, ZYDIS_MNEMONIC_JMP);
+		ck_assert(ZYAN_SUCCESS(
+			ZydisCalcAbsoluteAddress(&insn, &ops[0], NEW_ADDR + at, &abs)));
+		ck_assert_uint_eq(abs, FUNC_ADDR + (uint64_t)c->target_off);
 	}
 }
 END_TEST
@@ -376,6 +460,43 @@ START_TEST(entry_hook_in_process)
 }
 END_TEST
 
+/* Sites inside a function: only instruction starts of the stream decoded from its start. */
+struct boundary_case {
+	uint64_t off;
+	const char *expect_msg; /* NULL: a boundary */
+};
+
+/* push %r12; push %rbp; mov %rdi,%rbx; cmpb $0,0x10(%rip); (two bytes that do not decode) */
+static const uint8_t boundary_code[] = { 0x41, 0x54, 0x55, 0x48, 0x89, 0xfb, 0x80, 0x3d, 0x10,
+					 0x00, 0x00, 0x00, 0x00, 0x0f, 0x0b, 0xff, 0xff };
+
+static const struct boundary_case boundary_cases[] = {
+	{ 2, NULL },
+	{ 3, NULL },
+	{ 6, NULL },
+	{ 13, NULL },
+	{ 1, "+1 is inside the 2-byte instruction at +0 of the function at 0x400000" },
+	{ 4, "+4 is inside the 3-byte instruction at +3" },
+	{ 12, "+12 is inside the 7-byte instruction at +6" },
+	{ 16, "cannot decode the function at 0x400000 as far as +16 (stopped at +15)" },
+	{ 40, "cannot decode the function at 0x400000 as far as +40 (stopped at +15)" },
+};
+
+START_TEST(boundary_case)
+{
+	const struct boundary_case *c = &boundary_cases[_i];
+	char buf[256] = "";
+	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
+	int err = bpfi_hook_check_boundary(boundary_code, sizeof(boundary_code), FUNC_ADDR,
+					   FUNC_ADDR + c->off, &log);
+
+	ck_assert_msg(err == (c->expect_msg ? -EINVAL : 0), "+%llu: %d (%s)",
+		      (unsigned long long)c->off, err, buf);
+	ck_assert_msg(!c->expect_msg || strstr(buf, c->expect_msg), "+%llu: log was: %s",
+		      (unsigned long long)c->off, buf);
+}
+END_TEST
+
 Suite *hook_suite(void);
 Suite *hook_suite(void)
 {
@@ -383,8 +504,11 @@ Suite *hook_suite(void)
 	TCase *tc = tcase_create("relocate");
 
 	tcase_add_loop_test(tc, relocate_case, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_loop_test(tc, relocate_call_case, 0, sizeof(call_cases) / sizeof(call_cases[0]));
 	tcase_add_test(tc, relocated_entry_runs);
 	tcase_add_test(tc, entry_hook_in_process);
+	tcase_add_loop_test(tc, boundary_case, 0,
+			    sizeof(boundary_cases) / sizeof(boundary_cases[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("symbols");
 	tcase_add_test(tc, symbols_match_the_loader);

@@ -102,7 +102,8 @@ int bpfi_elf_find_function(const char *path, const char *name, uint64_t *ret_off
 
 /**
  * @brief **bpfi_elf_function_at()** the function of @path that contains file offset @off:
- * its start (a file offset) and size. @return 0 or -ENOENT (no symbol covers it)
+ * its start (a file offset) and size (.symtab, .dynsym, then the debug file); a function of
+ * unknown size (0) only where it starts exactly at @off. @return 0 or -ENOENT (no symbol covers it)
  */
 int bpfi_elf_function_at(const char *path, uint64_t off, uint64_t *ret_func_off, uint64_t *ret_size,
 			 struct bpfi_log *log);
@@ -117,6 +118,16 @@ int bpfi_elf_image_symbol(const void *image, size_t size, const char *name, uint
 int bpfi_elf_function_name_at(const char *path, uint64_t off, uint64_t *ret_func_off,
 			      uint64_t *ret_size, char *name, size_t name_size,
 			      struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_retprobe_check()** may a return probe go on the function at file offset
+ * @func_off (@func_size bytes, 0 if unknown) of @path? Refused: any function of a Go module
+ * (Go's runtime reads the return addresses it would replace), and a function an exception
+ * can unwind through (in a module that throws or catches, one that calls anything).
+ * @return 0, or -EOPNOTSUPP with the reason in one line in @log
+ */
+int bpfi_retprobe_check(const char *path, uint64_t func_off, uint64_t func_size,
+			struct bpfi_log *log);
 
 /**
  * @brief **bpfi_proc_find_module()** the path of the file @pid has mapped under @name: an
@@ -239,12 +250,33 @@ int bpfi_hook_relocate(const uint8_t *func, size_t func_len, uint64_t func_addr,
 		       struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
 
 /**
+ * @brief **bpfi_hook_relocate_call()** the same, choosing how a call that ends the window
+ * moves: @unwindable_call (what bpfi_hook_relocate() does) pushes its original return
+ * address and jumps, so that unwinders and Go's tracebacks see the address the code had,
+ * at the price of the callee's return being mispredicted (about 35 ns here); otherwise the
+ * call is made from the relocated code and returns there (no unwinder can pass it: for
+ * modules without exceptions or Go).
+ */
+int bpfi_hook_relocate_call(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			    uint64_t new_addr, bool unwindable_call,
+			    struct bpfi_relocation *ret_reloc, struct bpfi_log *log);
+
+/**
  * @brief **bpfi_hook_check_branches()** for a site inside a function (func+offset): no branch
  * anywhere in the function's @func_len bytes may land in bytes 1..@len-1 of the window at
  * @win. @return 0 or -EINVAL with the branch named in @log
  */
 int bpfi_hook_check_branches(const uint8_t *func, size_t func_len, uint64_t func_addr, uint64_t win,
 			     uint32_t len, struct bpfi_log *log);
+
+/**
+ * @brief **bpfi_hook_check_boundary()** does @addr, inside the function whose first @func_len
+ * bytes are @func (at @func_addr), start an instruction? Decodes the linear instruction
+ * stream from the function's start. @return 0 or -EINVAL with one line in @log (inside an
+ * instruction, or bytes that do not decode before it)
+ */
+int bpfi_hook_check_boundary(const uint8_t *func, size_t func_len, uint64_t func_addr,
+			     uint64_t addr, struct bpfi_log *log);
 
 /* Upper bound of one trampoline: frame code (~330 bytes) twice reloaded, plus relocations. */
 #define BPFI_TRAMP_MAX 1024
