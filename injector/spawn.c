@@ -218,6 +218,7 @@ static void free_session(struct bpfi_injector *inj)
 		return;
 	if (inj->mem_fd >= 0)
 		close(inj->mem_fd);
+	injector__seccomp_free(inj->threads[0].seccomp);
 	free(inj->threads);
 	free(inj);
 }

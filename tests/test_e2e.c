@@ -369,6 +369,90 @@ START_TEST(target_killed_while_attached)
 END_TEST
 
 /*
+ * Targets under seccomp filters (tests/fixtures/target_seccomp): where a call bpfinject needs
+ * is forbidden it takes another way (socket refused: the target opens /proc/OURPID/fd/N) and
+ * the probes count exactly, or, with no other way (PROT_EXEC forbidden, strict mode), it says
+ * so in one line. Either way the target is alive and answering afterwards.
+ */
+static const struct {
+	const char *mode;
+	const char *refusal; /* NULL: attaches */
+} seccomp_cases[] = {
+	{ "errno", NULL },
+	{ "trap", NULL },
+	{ "kill", NULL },
+	{ "memfd", NULL },
+	{ "wx", "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) on mmap()" },
+	{ "strict", "runs in seccomp strict mode: mmap() would kill it" },
+};
+
+static void ping(struct test_proc *t, long n)
+{
+	char line[64], want[64];
+
+	snprintf(want, sizeof(want), "alive %ld\n", n);
+	ck_assert_int_eq(write(t->to, "p", 1), 1);
+	ck_assert_msg(test_read_line(t->out, line, sizeof(line), 5000) == 0,
+		      "target %d does not answer", t->pid);
+	ck_assert_str_eq(line, want);
+}
+
+START_TEST(seccomp_filters_never_kill_the_target)
+{
+	char pid[16], path[600], line[256], *out, *err;
+	char *argv[] = { bpfinject, "-p",
+			 pid,	    obj,
+			 "-a",	    "count_entry=fixture_work",
+			 "-a",	    "count_return=fixture_work",
+			 "--json",  NULL };
+	char *targv[] = { path, (char *)seccomp_cases[_i].mode, NULL };
+	struct test_proc t, b;
+	bool attached = false;
+	int status;
+
+	paths();
+	snprintf(path, sizeof(path), "%s/target_seccomp", fixtures);
+	test_spawn(&t, targv);
+	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
+	ping(&t, 1);
+	snprintf(pid, sizeof(pid), "%d", t.pid);
+	test_spawn(&b, argv);
+	while (!attached && test_read_line(b.err, line, sizeof(line), 10000) == 0) {
+		attached = strncmp(line, "bpfinject: attached", 19) == 0;
+		if (seccomp_cases[_i].refusal)
+			break;
+	}
+	if (seccomp_cases[_i].refusal) {
+		ck_assert_msg(!attached && strstr(line, seccomp_cases[_i].refusal),
+			      "%s: bpfinject said: %s", seccomp_cases[_i].mode, line);
+		ck_assert_int_ne(test_finish(&b, &out, &err), 0);
+		ck_assert_msg(err[0] == '\0', "%s: more than one line: %s", seccomp_cases[_i].mode,
+			      err);
+		for (long n = 2; n <= 6; n++)
+			ping(&t, n);
+	} else {
+		ck_assert_msg(attached, "%s: bpfinject said: %s", seccomp_cases[_i].mode, line);
+		for (long n = 2; n <= 6; n++)
+			ping(&t, n);
+		kill(b.pid, SIGINT);
+		ck_assert_int_eq(test_finish(&b, &out, &err), 0);
+		ck_assert_int_eq(counter(out, 0), 5);
+		ck_assert_int_eq(counter(out, 1), 2 + 3 + 4 + 5 + 6);
+		ck_assert_int_eq(counter(out, 2), 5);
+		ck_assert_int_eq(counter(out, 3), 2 * (2 + 3 + 4 + 5 + 6));
+		ping(&t, 7);
+	}
+	free(out);
+	free(err);
+	ck_assert_int_eq(write(t.to, "q", 1), 1);
+	status = test_finish(&t, &out, &err);
+	ck_assert_msg(status == 0, "%s: target exit %d: %s", seccomp_cases[_i].mode, status, err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/*
  * -- CMD follows the command through exec: `sh -c "sleep; exec target_calls"` loses the
  * probes with sh's image, and gets them again in target_calls's.
  */
@@ -739,6 +823,11 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_test(tc, killed_holder_listed_then_detached);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("seccomp");
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, seccomp_filters_never_kill_the_target, 0,
+			    sizeof(seccomp_cases) / sizeof(seccomp_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
