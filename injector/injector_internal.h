@@ -136,6 +136,9 @@ int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);
 /* A thread we already trace: PTRACE_INTERRUPT alone (borrowed sessions). */
 int injector__interrupt(pid_t tid, struct bpfi_log *log);
 
+/* upload.c: a free range of @size bytes within rel32 reach of @near; 0 if none (or !@near). */
+uint64_t injector__gap_near(pid_t pid, uint64_t near, uint64_t size);
+
 /* session.c: does a mapping of @pid start at @addr, with @name in its line of maps? */
 bool injector__maps_has(pid_t pid, uint64_t addr, const char *name);
 int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct bpfi_log *log);

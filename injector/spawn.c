@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,13 +87,12 @@ static int run_to_exec(pid_t pid, struct bpfi_log *log)
 }
 
 /*
- * Plants int3 at @addr, runs there, and puts the byte back with rip = @addr. Signals on the
- * way are delivered, except stopping ones: those are kept for when the process is let go (it
- * then stops, with its probes in place). A fork or clone child's first stop is the tree's.
- * -EAGAIN: the process exec'd again before reaching @addr (it is in that exec's stop).
+ * The fallback where no pad can be placed (no free range near @addr, a first instruction that
+ * cannot move, a seccomp filter forbidding the executable mapping): a one-shot int3 at @addr.
+ * Unlike the pad, it kills the process with SIGTRAP if we die while it is planted.
  */
-static int run_to(struct bpfi_injector *inj, uint64_t addr, struct user_regs_struct *regs,
-		  struct bpfi_log *log)
+static int run_to_trap(struct bpfi_injector *inj, uint64_t addr, struct user_regs_struct *regs,
+		       struct bpfi_log *log)
 {
 	struct inj_thread *th = &inj->threads[0];
 	uint8_t orig, trap = 0xcc;
@@ -131,6 +132,212 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, struct user_regs_str
 	return bpfi_injector_write(inj, addr, &orig, 1, log);
 }
 
+/*
+ * Running a process to @addr (main, or on the way to it) without a moment where our death
+ * would kill it (issue 11 A4: a one-shot int3 left planted killed it with SIGTRAP). @addr gets
+ * a 5-byte jump to a pad in a fresh mapping near it:
+ *
+ *   push rax; push rcx; push r11; mov eax, SYS_getpid; syscall      <- the marker
+ *   pop r11; pop rcx; pop rax; <@addr's first instructions, relocated>; jmp @addr + n
+ *
+ * We run the process with PTRACE_SYSCALL and recognise the marker's syscall-exit stop by its
+ * address. Without us (killed, or gone before the marker), the pad is a getpid and the
+ * displaced instructions: the program runs on as if nothing were there. At the marker we put
+ * the registers as they were at @addr (the pushes undone), then @addr's bytes, then unmap
+ * the pad: each step leaves a state that runs on correctly by itself.
+ */
+#define PAD_PAGE      4096
+#define PAD_MARK_END  11 /* offset just after the marker's syscall */
+#define PAD_PREFIX    15
+#define MARKER_NR     39 /* getpid: harmless, and allowed wherever anything is */
+#define FUNC_SCAN_MAX 512
+
+static const uint8_t pad_prefix[PAD_PREFIX] = {
+	0x50, 0x51,	 0x41, 0x53, /* push rax; push rcx; push r11 */
+	0xb8, MARKER_NR, 0,    0,    0, /* mov eax, SYS_getpid */
+	0x0f, 0x05, /* syscall */
+	0x41, 0x5b,	 0x59, 0x58, /* pop r11; pop rcx; pop rax */
+};
+
+/* Resumes @pid for the next stop, delivering or keeping its signal as run_to() says. */
+static void pass_stop(struct inj_thread *th, pid_t pid, int status, int request)
+{
+	int event = status >> 16, sig = WSTOPSIG(status);
+
+	if (event || sig == SIGTRAP || sig == (SIGTRAP | 0x80)) {
+		if (event == PTRACE_EVENT_STOP && is_stop_signal(sig) && !th->pending_sig)
+			th->pending_sig = sig;
+		sig = 0;
+	} else if (is_stop_signal(sig)) {
+		if (!th->pending_sig)
+			th->pending_sig = sig;
+		sig = 0;
+	}
+	ptrace(request, pid, 0, (void *)(long)sig);
+}
+
+/*
+ * From an exec stop to the exit stop of that execve, where remote system calls can be made
+ * (registers set in an exec stop are overwritten by execve's return). Elsewhere: nothing.
+ */
+static int leave_exec_stop(struct bpfi_injector *inj, struct bpfi_log *log)
+{
+	siginfo_t si = { 0 };
+	int status;
+
+	if (ptrace(PTRACE_GETSIGINFO, inj->pid, 0, &si) ||
+	    si.si_code != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
+		return 0;
+	ptrace(PTRACE_SYSCALL, inj->pid, 0, 0);
+	for (;;) {
+		if (wait_stop(inj->pid, &status))
+			return bpfi_log_err(log, -ESRCH, "process %d exited after its exec",
+					    inj->pid);
+		if ((status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80))
+			return 0;
+		if ((status >> 16) == PTRACE_EVENT_EXEC)
+			return -EAGAIN;
+		pass_stop(&inj->threads[0], inj->pid, status, PTRACE_SYSCALL);
+	}
+}
+
+/* Puts the thread's registers back as they were before our remote calls. */
+static int restore_regs(struct bpfi_injector *inj, struct bpfi_log *log)
+{
+	struct user_regs_struct regs = inj->threads[0].saved;
+
+	injector__restart_fixup(&regs);
+	if (ptrace(PTRACE_SETREGS, inj->pid, 0, &regs))
+		return bpfi_log_err(log, -errno, "PTRACE_SETREGS: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * The pad for @addr in a fresh mapping near it, written, and the jump at @addr. 1 when no pad
+ * can be placed there (run_to_trap() then), with nothing changed in the process.
+ */
+static int plant_pad(struct bpfi_injector *inj, uint64_t addr, size_t func_len, uint64_t *ret_pad,
+		     uint8_t orig[BPFI_PATCH_LEN], struct bpfi_log *log)
+{
+	uint8_t func[FUNC_SCAN_MAX], pad[PAD_PREFIX + BPFI_RELOC_MAX], jmp[BPFI_PATCH_LEN];
+	struct bpfi_relocation reloc;
+	long args[6], r;
+	uint64_t hint;
+	size_t len;
+	int32_t rel;
+	int err;
+
+	len = func_len && func_len < sizeof(func) ? func_len : sizeof(func);
+	/* The end of the text may be near: read less rather than fail. */
+	while (len > 32 && bpfi_injector_read(inj, addr, func, len, NULL))
+		len /= 2;
+	hint = injector__gap_near(inj->pid, addr, PAD_PAGE);
+	if (len < BPFI_PATCH_LEN || bpfi_injector_read(inj, addr, func, len, NULL) || !hint)
+		return 1;
+	args[0] = (long)hint;
+	args[1] = PAD_PAGE;
+	args[2] = PROT_READ | PROT_EXEC;
+	args[3] = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+	args[4] = -1;
+	args[5] = 0;
+	err = bpfi_injector_syscall(inj, SYS_mmap, args, 6, &r, NULL);
+	if (err == -ESRCH)
+		return bpfi_log_err(log, err, "process %d exited before reaching main", inj->pid);
+	if (err || r != (long)hint) {
+		if (!err && (unsigned long)r < -4096UL) {
+			args[0] = r;
+			bpfi_injector_syscall(inj, SYS_munmap, args, 2, &r, NULL);
+		}
+		err = restore_regs(inj, log);
+		return err ? err : 1;
+	}
+	err = bpfi_hook_relocate(func, len, addr, hint + PAD_PREFIX, &reloc, NULL) ? 1 : 0;
+	memcpy(pad, pad_prefix, PAD_PREFIX);
+	memcpy(pad + PAD_PREFIX, reloc.code, reloc.code_len);
+	rel = (int32_t)(hint - (addr + BPFI_PATCH_LEN));
+	jmp[0] = 0xe9;
+	memcpy(jmp + 1, &rel, 4);
+	memcpy(orig, func, BPFI_PATCH_LEN);
+	/* The pad first: a jump to a pad not yet written never exists. */
+	if (!err)
+		err = bpfi_injector_write(inj, hint, pad, PAD_PREFIX + reloc.code_len, log);
+	if (!err)
+		err = bpfi_injector_write(inj, addr, jmp, sizeof(jmp), log);
+	if (err) {
+		args[0] = (long)hint;
+		bpfi_injector_syscall(inj, SYS_munmap, args, 2, &r, NULL);
+	}
+	if (restore_regs(inj, log) && !err)
+		err = -ESRCH;
+	if (err)
+		return err < 0 ? err : 1;
+	*ret_pad = hint;
+	return 0;
+}
+
+/*
+ * Runs to @addr (a function of @func_len bytes, 0 if unknown) and leaves the process stopped
+ * there with @regs as they are on entry. Signals on the way are delivered, except stopping
+ * ones: those are kept for when the process is let go (it then stops, with its probes in
+ * place). A fork or clone child's first stop is the tree's. -EAGAIN: the process exec'd again
+ * before reaching @addr (it is in that exec's stop).
+ */
+static int run_to(struct bpfi_injector *inj, uint64_t addr, size_t func_len,
+		  struct user_regs_struct *regs, struct bpfi_log *log)
+{
+	struct inj_thread *th = &inj->threads[0];
+	uint8_t orig[BPFI_PATCH_LEN];
+	uint64_t pad = 0, saved[3];
+	long args[2], r;
+	int status, err;
+
+	err = leave_exec_stop(inj, log);
+	if (!err && ptrace(PTRACE_GETREGS, inj->pid, 0, &th->saved))
+		err = bpfi_log_err(log, -errno, "PTRACE_GETREGS: %s", strerror(errno));
+	if (!err)
+		err = plant_pad(inj, addr, func_len, &pad, orig, log);
+	if (err == 1)
+		return run_to_trap(inj, addr, regs, log);
+	if (err)
+		return err;
+	ptrace(PTRACE_SYSCALL, inj->pid, 0, 0);
+	for (;;) {
+		if (wait_stop(inj->pid, &status))
+			return bpfi_log_err(log, -ESRCH, "process %d exited before reaching main",
+					    inj->pid);
+		if ((status >> 16) == PTRACE_EVENT_EXEC)
+			return -EAGAIN;
+		if ((status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
+		    !ptrace(PTRACE_GETREGS, inj->pid, 0, regs) && regs->rip == pad + PAD_MARK_END &&
+		    regs->orig_rax == MARKER_NR && regs->rax != (unsigned long long)-ENOSYS)
+			break; /* the marker's exit: getpid ran */
+		pass_stop(th, inj->pid, status, PTRACE_SYSCALL);
+	}
+	/* As on entry to @addr: r11, rcx and rax popped, no system call to restart. */
+	err = bpfi_injector_read(inj, regs->rsp, saved, sizeof(saved), log);
+	if (err)
+		return err;
+	regs->r11 = saved[0];
+	regs->rcx = saved[1];
+	regs->rax = saved[2];
+	regs->rsp += sizeof(saved);
+	regs->rip = addr;
+	regs->orig_rax = (unsigned long long)-1;
+	if (ptrace(PTRACE_SETREGS, inj->pid, 0, regs))
+		return bpfi_log_err(log, -errno, "PTRACE_SETREGS: %s", strerror(errno));
+	th->saved = *regs;
+	err = bpfi_injector_write(inj, addr, orig, sizeof(orig), log);
+	if (err)
+		return err;
+	args[0] = (long)pad;
+	args[1] = PAD_PAGE;
+	bpfi_injector_syscall(inj, SYS_munmap, args, 2, &r, NULL);
+	/* Its constructors may have installed seccomp filters since: read them again. */
+	injector__seccomp_free(th->seccomp);
+	th->seccomp = NULL;
+	return restore_regs(inj, log);
+}
+
 /* AT_ENTRY from the auxiliary vector: the program's own entry point. */
 static int entry_point(pid_t pid, uint64_t *ret_entry)
 {
@@ -154,8 +361,10 @@ static int entry_point(pid_t pid, uint64_t *ret_entry)
 }
 
 /* Where main is: its symbol, or what the C library's start routine is handed. */
-static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, struct bpfi_log *log)
+static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, uint64_t *ret_size,
+		     struct bpfi_log *log)
 {
+	uint64_t size = 0;
 	char exe[512], path[64], libc[512];
 	struct user_regs_struct regs;
 	uint64_t off, addr;
@@ -167,23 +376,24 @@ static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, struct bpfi_
 	if (n <= 0)
 		return bpfi_log_err(log, -errno, "%s: %s", path, strerror(errno));
 	exe[n] = '\0';
-	if (!bpfi_elf_find_function(exe, "main", &off, NULL, NULL))
+	if (!bpfi_elf_find_function(exe, "main", &off, ret_size, NULL))
 		return bpfi_proc_offset_to_addr(inj->pid, exe, off, ret_main, log);
 	/* Stripped: run to the entry point (ld.so has mapped libc by then), then on to
 	 * __libc_start_main, whose first argument is main. */
+	*ret_size = 0;
 	err = entry_point(inj->pid, &addr);
 	if (!err)
-		err = run_to(inj, addr, &regs, log);
+		err = run_to(inj, addr, 0, &regs, log);
 	if (err)
 		return err == -ENOENT ? bpfi_log_err(log, err, "%s: no entry point", exe) : err;
 	if (bpfi_proc_find_module(inj->pid, "libc.so", libc, sizeof(libc), NULL))
 		return bpfi_log_err(log, -ENOENT, "%s: no symbol 'main' and no libc to find it",
 				    exe);
-	err = bpfi_elf_find_function(libc, "__libc_start_main", &off, NULL, log);
+	err = bpfi_elf_find_function(libc, "__libc_start_main", &off, &size, log);
 	if (!err)
 		err = bpfi_proc_offset_to_addr(inj->pid, libc, off, &addr, log);
 	if (!err)
-		err = run_to(inj, addr, &regs, log);
+		err = run_to(inj, addr, size, &regs, log);
 	if (err)
 		return err;
 	*ret_main = regs.rdi;
@@ -227,7 +437,7 @@ static void free_session(struct bpfi_injector *inj)
 static int hold_at_main(struct bpfi_injector *inj, struct bpfi_log *log)
 {
 	struct user_regs_struct regs;
-	uint64_t main_addr = 0;
+	uint64_t main_addr = 0, main_size = 0;
 	char path[64];
 	int err;
 
@@ -238,9 +448,9 @@ static int hold_at_main(struct bpfi_injector *inj, struct bpfi_log *log)
 		inj->mem_fd = open(path, O_RDWR | O_CLOEXEC);
 		if (inj->mem_fd < 0)
 			return bpfi_log_err(log, -errno, "%s: %s", path, strerror(errno));
-		err = find_main(inj, &main_addr, log);
+		err = find_main(inj, &main_addr, &main_size, log);
 		if (!err)
-			err = run_to(inj, main_addr, &regs, log);
+			err = run_to(inj, main_addr, main_size, &regs, log);
 		if (err != -EAGAIN) {
 			if (!err)
 				inj->threads[0].saved = regs;
@@ -250,30 +460,44 @@ static int hold_at_main(struct bpfi_injector *inj, struct bpfi_log *log)
 	return bpfi_log_err(log, -ELOOP, "process %d keeps exec'ing before its main", inj->pid);
 }
 
-/* Forks the command, stopped before its exec, and seizes it with @options. */
+/*
+ * Forks the command and seizes it with @options before it execs. The child waits for EOF on a
+ * pipe whose other end we close once it is seized: should we die before (or after), the end
+ * closes with us and the command runs on, untraced. (A child stopping itself with SIGSTOP
+ * would stay stopped forever if we died before continuing it.)
+ */
 static int start(char *const argv[], long options, pid_t *ret_pid, struct bpfi_log *log)
 {
-	int status, err;
+	int sync[2], err;
 	pid_t pid;
+	char c;
 
+	if (pipe2(sync, O_CLOEXEC))
+		return bpfi_log_err(log, -errno, "pipe: %s", strerror(errno));
 	pid = fork();
-	if (pid < 0)
-		return bpfi_log_err(log, -errno, "fork: %s", strerror(errno));
+	if (pid < 0) {
+		err = -errno;
+		close(sync[0]);
+		close(sync[1]);
+		return bpfi_log_err(log, err, "fork: %s", strerror(-err));
+	}
 	if (pid == 0) {
-		raise(SIGSTOP);
+		close(sync[1]);
+		while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+			;
 		execvp(argv[0], argv);
 		fprintf(stderr, "bpfinject: %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
-		return bpfi_log_err(log, -ECHILD, "the child %d did not start", pid);
+	close(sync[0]);
 	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)options)) {
 		err = -errno;
 		kill(pid, SIGKILL);
+		close(sync[1]);
 		waitpid(pid, NULL, 0);
 		return bpfi_log_err(log, err, "PTRACE_SEIZE of the child: %s", strerror(-err));
 	}
-	kill(pid, SIGCONT);
+	close(sync[1]);
 	*ret_pid = pid;
 	return 0;
 }

@@ -229,7 +229,7 @@ int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
  * A free range of @size bytes within rel32 reach (±2 GiB, with a margin) of @near, from the
  * gaps between the target's mappings. 0 when @near is 0 (anywhere will do) or none fits.
  */
-static uint64_t find_gap_near(pid_t pid, uint64_t near, uint64_t size)
+uint64_t injector__gap_near(pid_t pid, uint64_t near, uint64_t size)
 {
 	const uint64_t reach = (2ull << 30) - (64ull << 20);
 	char path[64], line[1024];
@@ -269,7 +269,7 @@ static uint64_t find_gap_near(pid_t pid, uint64_t near, uint64_t size)
 int bpfi_injector_map_fd(struct bpfi_injector *inj, int target_fd, size_t size, int prot,
 			 uint64_t near, uint64_t *ret_addr, struct bpfi_log *log)
 {
-	uint64_t hint = find_gap_near(inj->pid, near, size);
+	uint64_t hint = injector__gap_near(inj->pid, near, size);
 	long addr;
 	int err;
 

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpfinject/injector.h>
@@ -453,6 +455,91 @@ START_TEST(seccomp_filters_never_kill_the_target)
 END_TEST
 
 /*
+ * bpfinject killed while it launches `-- CMD`: the command must live on and complete as
+ * without it, whatever the instant (issue 11 A4: a one-shot int3 left at main killed it with
+ * SIGTRAP). Trial 0 kills it while the command runs its constructors, held on its way to
+ * main; the others at random instants of the launch. We are the subreaper of the orphaned
+ * command, so its status is ours to see.
+ */
+static void launch_and_kill(int trial, long delay_us, int *ran)
+{
+	char target[600], outfile[] = "/tmp/bpfi-kill-XXXXXX", ctor[64], line[128] = "";
+	char *argv[] = { bpfinject, obj,     "-a", "count_entry=fixture_work", "--", target,
+			 "2000",    outfile, NULL };
+	long calls = -1, sum = -1, retsum = -1;
+	int fd, status;
+	pid_t b, pid;
+	FILE *f;
+
+	snprintf(target, sizeof(target), "%s/target_early", fixtures);
+	snprintf(ctor, sizeof(ctor), "/tmp/bpfi-ctor-%d-%d", (int)getpid(), trial);
+	unlink(ctor);
+	fd = mkstemp(outfile);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	b = fork();
+	ck_assert_int_ge(b, 0);
+	if (b == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (!delay_us)
+			setenv("TARGET_EARLY_CTOR", ctor, 1);
+		execv(bpfinject, argv);
+		_exit(127);
+	}
+	if (!delay_us) {
+		for (int i = 0; i < 5000 && access(ctor, F_OK); i++)
+			usleep(1000);
+		ck_assert_msg(access(ctor, F_OK) == 0, "the command's constructor never ran");
+		unlink(ctor);
+	} else {
+		usleep((useconds_t)delay_us);
+	}
+	kill(b, SIGKILL);
+	/* bpfinject, then the command it left (ours now) until no child is left. */
+	while ((pid = waitpid(-1, &status, __WALL)) > 0) {
+		if (pid == b)
+			continue;
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "trial %d (%ld us): the command ended with status %#x", trial,
+			      delay_us, status);
+	}
+	f = fopen(outfile, "r");
+	ck_assert_ptr_nonnull(f);
+	if (fgets(line, sizeof(line), f)) {
+		ck_assert_int_eq(
+			sscanf(line, "calls %ld sum %ld retsum %ld", &calls, &sum, &retsum), 3);
+		ck_assert_int_eq(calls, 2000);
+		ck_assert_int_eq(sum, 1999 * 1000);
+		ck_assert_int_eq(retsum, 3 * 1999 * 1000 + 2000);
+		(*ran)++;
+	}
+	fclose(f);
+	unlink(outfile);
+}
+
+START_TEST(killed_while_launching_the_command)
+{
+	int ran = 0, trials = 30;
+	struct timespec ts;
+
+	paths();
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	launch_and_kill(0, 0, &ran);
+	ck_assert_int_eq(ran, 1);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	srandom((unsigned int)ts.tv_nsec);
+	for (int i = 1; i <= trials; i++)
+		launch_and_kill(i, 1 + random() % 60000, &ran);
+	/* Most instants are after the fork: the command did run in most trials. */
+	ck_assert_int_ge(ran, trials / 3);
+}
+END_TEST
+
+/*
  * -- CMD follows the command through exec: `sh -c "sleep; exec target_calls"` loses the
  * probes with sh's image, and gets them again in target_calls's.
  */
@@ -823,6 +910,10 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, persist_list_detach);
 	tcase_add_test(tc, killed_holder_listed_then_detached);
 	tcase_add_loop_test(tc, errors_are_one_line, 0, sizeof(errors) / sizeof(errors[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("kill");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, killed_while_launching_the_command);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("seccomp");
 	tcase_set_timeout(tc, 60);
