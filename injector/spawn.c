@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,29 +137,53 @@ static int run_to_trap(struct bpfi_injector *inj, uint64_t addr, struct user_reg
 /*
  * Running a process to @addr (main, or on the way to it) without a moment where our death
  * would kill it (issue 11 A4: a one-shot int3 left planted killed it with SIGTRAP). @addr gets
- * a 5-byte jump to a pad in a fresh mapping near it:
+ * a 5-byte jump to a pad in a fresh mapping near it: a few registers pushed, a marker, the
+ * registers popped, @addr's first instructions relocated, a jump back. The marker is a stop
+ * for us and nothing without us:
  *
- *   push rax; push rcx; push r11; mov eax, SYS_getpid; syscall      <- the marker
- *   pop r11; pop rcx; pop rax; <@addr's first instructions, relocated>; jmp @addr + n
+ *  - tkill(gettid(), SIGURG): a signal-delivery-stop while we trace it (ignored signals are
+ *    still reported to a tracer); untraced, a signal whose default action is to ignore it is
+ *    discarded when sent. We run the process with PTRACE_CONT: no stop on the way.
+ *  - getpid(), when SIGURG is blocked (the signal would stay pending) or a seccomp filter
+ *    would not allow tkill: we run the process with PTRACE_SYSCALL and recognise the
+ *    marker's syscall-exit stop; a stop at every system call of the loader (~60 per exec),
+ *    so only then.
  *
- * We run the process with PTRACE_SYSCALL and recognise the marker's syscall-exit stop by its
- * address. Without us (killed, or gone before the marker), the pad is a getpid and the
- * displaced instructions: the program runs on as if nothing were there. At the marker we put
- * the registers as they were at @addr (the pushes undone), then @addr's bytes, then unmap
- * the pad: each step leaves a state that runs on correctly by itself.
+ * Without us (killed, or gone before the marker), the pad runs through and the program runs
+ * on as if nothing were there. At the marker we put the registers as they were at @addr,
+ * then @addr's bytes, then unmap the pad: each step leaves a state that runs on by itself.
  */
 #define PAD_PAGE      4096
-#define PAD_MARK_END  11 /* offset just after the marker's syscall */
-#define PAD_PREFIX    15
-#define MARKER_NR     39 /* getpid: harmless, and allowed wherever anything is */
 #define FUNC_SCAN_MAX 512
+#define PAD_PREFIX    33 /* room for the longer prefix */
 
-static const uint8_t pad_prefix[PAD_PREFIX] = {
-	0x50, 0x51,	 0x41, 0x53, /* push rax; push rcx; push r11 */
-	0xb8, MARKER_NR, 0,    0,    0, /* mov eax, SYS_getpid */
-	0x0f, 0x05, /* syscall */
-	0x41, 0x5b,	 0x59, 0x58, /* pop r11; pop rcx; pop rax */
+struct pad_kind {
+	const uint8_t *code;
+	size_t len;
+	size_t mark_end; /* offset just after the marker's syscall */
+	unsigned int nsaved; /* pushed registers, popped in regs_at() order */
 };
+
+static const uint8_t signal_prefix[] = {
+	0x50, 0x51,   0x41, 0x53, 0x57, 0x56, /* push rax, rcx, r11, rdi, rsi */
+	0xb8, 0xba,   0,    0,	  0, /* mov eax, SYS_gettid */
+	0x0f, 0x05, /* syscall */
+	0x89, 0xc7, /* mov edi, eax */
+	0xbe, SIGURG, 0,    0,	  0, /* mov esi, SIGURG */
+	0xb8, 0xc8,   0,    0,	  0, /* mov eax, SYS_tkill */
+	0x0f, 0x05, /* syscall: the marker */
+	0x5e, 0x5f,   0x41, 0x5b, 0x59, 0x58, /* pop rsi, rdi, r11, rcx, rax */
+};
+
+static const uint8_t syscall_prefix[] = {
+	0x50, 0x51, 0x41, 0x53, /* push rax, rcx, r11 */
+	0xb8, 0x27, 0,	  0,	0, /* mov eax, SYS_getpid */
+	0x0f, 0x05, /* syscall: the marker */
+	0x41, 0x5b, 0x59, 0x58, /* pop r11, rcx, rax */
+};
+
+static const struct pad_kind signal_pad = { signal_prefix, sizeof(signal_prefix), 27, 5 };
+static const struct pad_kind syscall_pad = { syscall_prefix, sizeof(syscall_prefix), 11, 3 };
 
 /* Resumes @pid for the next stop, delivering or keeping its signal as run_to() says. */
 static void pass_stop(struct inj_thread *th, pid_t pid, int status, int request)
@@ -212,14 +238,63 @@ static int restore_regs(struct bpfi_injector *inj, struct bpfi_log *log)
 	return 0;
 }
 
+/* Is SIGURG blocked in @pid's main thread (a marker signal would stay pending)? */
+static bool sigurg_blocked(pid_t pid)
+{
+	unsigned long long mask = ~0ull;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+			break;
+	}
+	fclose(f);
+	return mask & (1ull << (SIGURG - 1));
+}
+
+/* Would the thread's seccomp filters (read by our first remote call) let @nr through at @ip? */
+static bool pad_call_allowed(struct inj_thread *th, long nr, uint64_t ip, long a0, long a1)
+{
+	struct seccomp_data d = { .nr = (int)nr,
+				  .arch = AUDIT_ARCH_X86_64,
+				  .instruction_pointer = ip,
+				  .args = { (uint64_t)a0, (uint64_t)a1 } };
+	uint32_t action;
+
+	if (!th->seccomp)
+		return true; /* no remote call needed them: none read, none installed */
+	action = injector__seccomp_eval(th->seccomp, &d) & SECCOMP_RET_ACTION_FULL;
+	return action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG;
+}
+
+/* The marker this process can take at @pad: 0 if none (run_to_trap() then). */
+static const struct pad_kind *choose_marker(struct bpfi_injector *inj, uint64_t pad)
+{
+	struct inj_thread *th = &inj->threads[0];
+
+	if (!sigurg_blocked(inj->pid) && pad_call_allowed(th, SYS_gettid, pad + 13, 0, 0) &&
+	    pad_call_allowed(th, SYS_tkill, pad + signal_pad.mark_end, th->tid, SIGURG))
+		return &signal_pad;
+	if (pad_call_allowed(th, SYS_getpid, pad + syscall_pad.mark_end, 0, 0))
+		return &syscall_pad;
+	return NULL;
+}
+
 /*
  * The pad for @addr in a fresh mapping near it, written, and the jump at @addr. 1 when no pad
  * can be placed there (run_to_trap() then), with nothing changed in the process.
  */
 static int plant_pad(struct bpfi_injector *inj, uint64_t addr, size_t func_len, uint64_t *ret_pad,
-		     uint8_t orig[BPFI_PATCH_LEN], struct bpfi_log *log)
+		     const struct pad_kind **ret_kind, uint8_t orig[BPFI_PATCH_LEN],
+		     struct bpfi_log *log)
 {
 	uint8_t func[FUNC_SCAN_MAX], pad[PAD_PREFIX + BPFI_RELOC_MAX], jmp[BPFI_PATCH_LEN];
+	const struct pad_kind *kind = NULL;
 	struct bpfi_relocation reloc;
 	long args[6], r;
 	uint64_t hint;
@@ -251,16 +326,19 @@ static int plant_pad(struct bpfi_injector *inj, uint64_t addr, size_t func_len, 
 		err = restore_regs(inj, log);
 		return err ? err : 1;
 	}
-	err = bpfi_hook_relocate(func, len, addr, hint + PAD_PREFIX, &reloc, NULL) ? 1 : 0;
-	memcpy(pad, pad_prefix, PAD_PREFIX);
-	memcpy(pad + PAD_PREFIX, reloc.code, reloc.code_len);
+	kind = choose_marker(inj, hint);
+	err = !kind || bpfi_hook_relocate(func, len, addr, hint + kind->len, &reloc, NULL) ? 1 : 0;
+	if (!err) {
+		memcpy(pad, kind->code, kind->len);
+		memcpy(pad + kind->len, reloc.code, reloc.code_len);
+	}
 	rel = (int32_t)(hint - (addr + BPFI_PATCH_LEN));
 	jmp[0] = 0xe9;
 	memcpy(jmp + 1, &rel, 4);
 	memcpy(orig, func, BPFI_PATCH_LEN);
 	/* The pad first: a jump to a pad not yet written never exists. */
 	if (!err)
-		err = bpfi_injector_write(inj, hint, pad, PAD_PREFIX + reloc.code_len, log);
+		err = bpfi_injector_write(inj, hint, pad, kind->len + reloc.code_len, log);
 	if (!err)
 		err = bpfi_injector_write(inj, addr, jmp, sizeof(jmp), log);
 	if (err) {
@@ -272,7 +350,23 @@ static int plant_pad(struct bpfi_injector *inj, uint64_t addr, size_t func_len, 
 	if (err)
 		return err < 0 ? err : 1;
 	*ret_pad = hint;
+	*ret_kind = kind;
 	return 0;
+}
+
+/* Is this stop the marker of @kind at @pad? @regs read if it may be. */
+static bool at_marker(pid_t pid, int status, const struct pad_kind *kind, uint64_t pad,
+		      struct user_regs_struct *regs)
+{
+	int want = kind == &signal_pad ? SIGURG : SIGTRAP | 0x80;
+
+	if ((status >> 16) || WSTOPSIG(status) != want || ptrace(PTRACE_GETREGS, pid, 0, regs) ||
+	    regs->rip != pad + kind->mark_end)
+		return false;
+	if (kind == &signal_pad)
+		return true;
+	/* getpid's exit, not its entry (where rax is -ENOSYS). */
+	return regs->orig_rax == SYS_getpid && regs->rax != (unsigned long long)-ENOSYS;
 }
 
 /*
@@ -286,41 +380,43 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, size_t func_len,
 		  struct user_regs_struct *regs, struct bpfi_log *log)
 {
 	struct inj_thread *th = &inj->threads[0];
+	unsigned long long *popped[5] = { &regs->rsi, &regs->rdi, &regs->r11, &regs->rcx,
+					  &regs->rax };
+	const struct pad_kind *kind = NULL;
 	uint8_t orig[BPFI_PATCH_LEN];
-	uint64_t pad = 0, saved[3];
+	uint64_t pad = 0, saved[5];
+	int status, err, request;
 	long args[2], r;
-	int status, err;
 
 	err = leave_exec_stop(inj, log);
 	if (!err && ptrace(PTRACE_GETREGS, inj->pid, 0, &th->saved))
 		err = bpfi_log_err(log, -errno, "PTRACE_GETREGS: %s", strerror(errno));
 	if (!err)
-		err = plant_pad(inj, addr, func_len, &pad, orig, log);
+		err = plant_pad(inj, addr, func_len, &pad, &kind, orig, log);
 	if (err == 1)
 		return run_to_trap(inj, addr, regs, log);
 	if (err)
 		return err;
-	ptrace(PTRACE_SYSCALL, inj->pid, 0, 0);
+	request = kind == &signal_pad ? PTRACE_CONT : PTRACE_SYSCALL;
+	ptrace(request, inj->pid, 0, 0);
 	for (;;) {
 		if (wait_stop(inj->pid, &status))
 			return bpfi_log_err(log, -ESRCH, "process %d exited before reaching main",
 					    inj->pid);
 		if ((status >> 16) == PTRACE_EVENT_EXEC)
 			return -EAGAIN;
-		if ((status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80) &&
-		    !ptrace(PTRACE_GETREGS, inj->pid, 0, regs) && regs->rip == pad + PAD_MARK_END &&
-		    regs->orig_rax == MARKER_NR && regs->rax != (unsigned long long)-ENOSYS)
-			break; /* the marker's exit: getpid ran */
-		pass_stop(th, inj->pid, status, PTRACE_SYSCALL);
+		if (at_marker(inj->pid, status, kind, pad, regs))
+			break;
+		pass_stop(th, inj->pid, status, request);
 	}
-	/* As on entry to @addr: r11, rcx and rax popped, no system call to restart. */
-	err = bpfi_injector_read(inj, regs->rsp, saved, sizeof(saved), log);
+	/* As on entry to @addr: the pushed registers popped, no system call to restart. The
+	 * marker signal is not delivered: we resume from this stop with no signal. */
+	err = bpfi_injector_read(inj, regs->rsp, saved, kind->nsaved * 8, log);
 	if (err)
 		return err;
-	regs->r11 = saved[0];
-	regs->rcx = saved[1];
-	regs->rax = saved[2];
-	regs->rsp += sizeof(saved);
+	for (unsigned int i = 0; i < kind->nsaved; i++)
+		*popped[5 - kind->nsaved + i] = saved[i];
+	regs->rsp += kind->nsaved * 8;
 	regs->rip = addr;
 	regs->orig_rax = (unsigned long long)-1;
 	if (ptrace(PTRACE_SETREGS, inj->pid, 0, regs))
