@@ -388,6 +388,9 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, size_t func_len,
 	int status, err, request;
 	long args[2], r;
 
+	/* Filters read before: perhaps in an image since replaced, which may have added some. */
+	injector__seccomp_free(th->seccomp);
+	th->seccomp = NULL;
 	err = leave_exec_stop(inj, log);
 	if (!err && ptrace(PTRACE_GETREGS, inj->pid, 0, &th->saved))
 		err = bpfi_log_err(log, -errno, "PTRACE_GETREGS: %s", strerror(errno));

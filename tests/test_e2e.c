@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -384,19 +385,26 @@ END_TEST
 /*
  * Targets under seccomp filters (tests/fixtures/target_seccomp): where a call bpfinject needs
  * is forbidden it takes another way (socket refused: the target opens /proc/OURPID/fd/N) and
- * the probes count exactly, or, with no other way (PROT_EXEC forbidden, strict mode), it says
- * so in one line. Either way the target is alive and answering afterwards.
+ * the probes count exactly, or, with no other way (PROT_EXEC forbidden, strict mode, filters
+ * it may not read), it says so in one line. Either way the target is alive and answering
+ * afterwards.
  */
 static const struct {
 	const char *mode;
 	const char *refusal; /* NULL: attaches */
+	bool no_admin; /* bpfinject without CAP_SYS_ADMIN: the filters cannot be read */
 } seccomp_cases[] = {
-	{ "errno", NULL },
-	{ "trap", NULL },
-	{ "kill", NULL },
-	{ "memfd", NULL },
-	{ "wx", "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) on mmap()" },
-	{ "strict", "runs in seccomp strict mode: mmap() would kill it" },
+	{ "errno", NULL, false },
+	{ "trap", NULL, false },
+	{ "kill", NULL, false },
+	{ "memfd", NULL, false },
+	{ "wx", "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) on mmap()",
+	  false },
+	{ "strict", "runs in seccomp strict mode: mmap() would kill it", false },
+	{ "kill",
+	  "has seccomp filters bpfinject cannot read (PTRACE_SECCOMP_GET_FILTER: Permission "
+	  "denied): mmap() could kill it",
+	  true },
 };
 
 static void ping(struct test_proc *t, long n)
@@ -429,6 +437,9 @@ START_TEST(seccomp_filters_never_kill_the_target)
 	ck_assert_int_eq(test_read_line(t.out, line, sizeof(line), 5000), 0);
 	ping(&t, 1);
 	snprintf(pid, sizeof(pid), "%d", t.pid);
+	/* Dropped from the bounding set, it does not come back at bpfinject's exec (as root). */
+	if (seccomp_cases[_i].no_admin)
+		ck_assert_int_eq(prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), 0);
 	test_spawn(&b, argv);
 	while (!attached && test_read_line(b.err, line, sizeof(line), 10000) == 0) {
 		attached = strncmp(line, "bpfinject: attached", 19) == 0;
