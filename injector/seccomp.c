@@ -133,9 +133,6 @@ static uint32_t alu(uint16_t op, uint32_t a, uint32_t v, bool *ok)
 	case BPF_DIV:
 		*ok = v != 0;
 		return v ? a / v : 0;
-	case BPF_MOD:
-		*ok = v != 0;
-		return v ? a % v : 0;
 	case BPF_OR:
 		return a | v;
 	case BPF_AND:
@@ -156,7 +153,7 @@ static uint32_t alu(uint16_t op, uint32_t a, uint32_t v, bool *ok)
 
 /*
  * One classic BPF program over @d, with the instructions seccomp accepts (its
- * seccomp_check_filter()). Anything else, a jump out of the program or a division by zero
+ * seccomp_check_filter(): no BPF_MOD, no BPF_ABS other than 32-bit words). Anything else, a jump out of the program or a division by zero
  * (which the kernel's checker would have refused, or which returns 0, a kill) answers
  * SECCOMP_RET_KILL_PROCESS: when in doubt, the call is not made.
  */
