@@ -370,6 +370,25 @@ static bool at_marker(pid_t pid, int status, const struct pad_kind *kind, uint64
 }
 
 /*
+ * Where @addr jumps if its first instruction is a jump (a main that is `jmp Py_BytesMain`, too
+ * short to take our own): the pad goes there, with the same registers on arrival.
+ */
+static uint64_t jump_target(struct bpfi_injector *inj, uint64_t addr)
+{
+	uint8_t c[5];
+	int32_t rel;
+
+	if (bpfi_injector_read(inj, addr, c, sizeof(c), NULL))
+		return addr;
+	if (c[0] == 0xeb)
+		return addr + 2 + (uint64_t)(int64_t)(int8_t)c[1];
+	if (c[0] != 0xe9)
+		return addr;
+	memcpy(&rel, c + 1, 4);
+	return addr + 5 + (uint64_t)(int64_t)rel;
+}
+
+/*
  * Runs to @addr (a function of @func_len bytes, 0 if unknown) and leaves the process stopped
  * there with @regs as they are on entry. Signals on the way are delivered, except stopping
  * ones: those are kept for when the process is let go (it then stops, with its probes in
@@ -384,7 +403,7 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, size_t func_len,
 					  &regs->rax };
 	const struct pad_kind *kind = NULL;
 	uint8_t orig[BPFI_PATCH_LEN];
-	uint64_t pad = 0, saved[5];
+	uint64_t pad = 0, saved[5], at = addr;
 	int status, err, request;
 	long args[2], r;
 
@@ -394,8 +413,10 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, size_t func_len,
 	err = leave_exec_stop(inj, log);
 	if (!err && ptrace(PTRACE_GETREGS, inj->pid, 0, &th->saved))
 		err = bpfi_log_err(log, -errno, "PTRACE_GETREGS: %s", strerror(errno));
-	if (!err)
-		err = plant_pad(inj, addr, func_len, &pad, &kind, orig, log);
+	if (!err) {
+		at = jump_target(inj, addr);
+		err = plant_pad(inj, at, at == addr ? func_len : 0, &pad, &kind, orig, log);
+	}
 	if (err == 1)
 		return run_to_trap(inj, addr, regs, log);
 	if (err)
@@ -425,7 +446,7 @@ static int run_to(struct bpfi_injector *inj, uint64_t addr, size_t func_len,
 	if (ptrace(PTRACE_SETREGS, inj->pid, 0, regs))
 		return bpfi_log_err(log, -errno, "PTRACE_SETREGS: %s", strerror(errno));
 	th->saved = *regs;
-	err = bpfi_injector_write(inj, addr, orig, sizeof(orig), log);
+	err = bpfi_injector_write(inj, at, orig, sizeof(orig), log);
 	if (err)
 		return err;
 	args[0] = (long)pad;
@@ -459,6 +480,52 @@ static int entry_point(pid_t pid, uint64_t *ret_entry)
 	return err;
 }
 
+/* Does @addr fall in an executable mapping of @pid's program file @exe? */
+static bool in_exe_text(pid_t pid, uint64_t addr, const char *exe)
+{
+	char path[64], line[1024], perms[8], file[600];
+	unsigned long start, end;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		file[0] = '\0';
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %599s", &start, &end, perms, file) < 3)
+			continue;
+		found = addr >= start && addr < end && perms[2] == 'x' && !strcmp(file, exe);
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * main read from glibc's x86-64 _start at @entry, without running anything: it loads main
+ * into %rdi (`lea rdi, [rip + main]`, or `mov rdi, imm32` without PIE) right before its
+ * `call [rip + __libc_start_main@GOT]`. 0 when the code is not that.
+ */
+static uint64_t main_from_start(struct bpfi_injector *inj, uint64_t entry, const char *exe)
+{
+	uint8_t code[64];
+	uint64_t main_addr = 0;
+	int32_t v;
+
+	if (bpfi_injector_read(inj, entry, code, sizeof(code), NULL))
+		return 0;
+	for (size_t i = 0; i + 9 <= sizeof(code) && !main_addr; i++) {
+		if (code[i + 7] != 0xff || code[i + 8] != 0x15 || code[i] != 0x48)
+			continue;
+		memcpy(&v, code + i + 3, 4);
+		if (code[i + 1] == 0x8d && code[i + 2] == 0x3d) /* lea rdi, [rip + rel32] */
+			main_addr = entry + i + 7 + (uint64_t)(int64_t)v;
+		else if (code[i + 1] == 0xc7 && code[i + 2] == 0xc7) /* mov rdi, simm32 */
+			main_addr = (uint64_t)(int64_t)v;
+	}
+	return main_addr && in_exe_text(inj->pid, main_addr, exe) ? main_addr : 0;
+}
+
 /* Where main is: its symbol, or what the C library's start routine is handed. */
 static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, uint64_t *ret_size,
 		     struct bpfi_log *log)
@@ -477,10 +544,13 @@ static int find_main(struct bpfi_injector *inj, uint64_t *ret_main, uint64_t *re
 	exe[n] = '\0';
 	if (!bpfi_elf_find_function(exe, "main", &off, ret_size, NULL))
 		return bpfi_proc_offset_to_addr(inj->pid, exe, off, ret_main, log);
-	/* Stripped: run to the entry point (ld.so has mapped libc by then), then on to
-	 * __libc_start_main, whose first argument is main. */
+	/* Stripped: what glibc's _start hands __libc_start_main, read from its code; else run
+	 * to the entry point (ld.so has mapped libc by then), then on to __libc_start_main,
+	 * whose first argument is main. */
 	*ret_size = 0;
 	err = entry_point(inj->pid, &addr);
+	if (!err && (*ret_main = main_from_start(inj, addr, exe)))
+		return 0;
 	if (!err)
 		err = run_to(inj, addr, 0, &regs, log);
 	if (err)
