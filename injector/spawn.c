@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * `bpfinject OBJ -- CMD ARGS`: start CMD held at the first instruction of its main(), so
- * probes are in place before any of its own code runs. The child stops itself before exec;
- * we seize it, let it exec, then run it to a one-shot breakpoint on main (or, for binaries
- * without a symbol table, to __libc_start_main in libc, whose first argument is main).
+ * probes are in place before any of its own code runs. The child waits for us before exec;
+ * we seize it, let it exec, then run it to main through a pad that is harmless should we die
+ * (run_to()). For binaries without a symbol table, main is read from glibc's _start, or
+ * found by running to __libc_start_main in libc, whose first argument is main.
  * A followed command (bpfi_tree_*) stays traced, with every process of its tree: each exec
  * is caught and the process held at its new main the same way.
  */
@@ -161,7 +162,7 @@ struct pad_kind {
 	const uint8_t *code;
 	size_t len;
 	size_t mark_end; /* offset just after the marker's syscall */
-	unsigned int nsaved; /* pushed registers, popped in regs_at() order */
+	unsigned int nsaved; /* registers pushed; run_to() pops them from the stack */
 };
 
 static const uint8_t signal_prefix[] = {
