@@ -29,6 +29,7 @@ struct inj_thread {
 	bool group_stop; /* borrowed: held in a group-stop, given back with PTRACE_LISTEN */
 	int pending_sig; /* signal to deliver when we let go, 0 if none */
 	struct user_regs_struct saved;
+	struct injector_seccomp *seccomp; /* its filters, read before its first remote call */
 };
 
 struct bpfi_injector {
@@ -135,6 +136,9 @@ int injector__seize(struct bpfi_injector *inj, pid_t tid, struct bpfi_log *log);
 /* A thread we already trace: PTRACE_INTERRUPT alone (borrowed sessions). */
 int injector__interrupt(pid_t tid, struct bpfi_log *log);
 
+/* upload.c: a free range of @size bytes within rel32 reach of @near; 0 if none (or !@near). */
+uint64_t injector__gap_near(pid_t pid, uint64_t near, uint64_t size);
+
 /* session.c: does a mapping of @pid start at @addr, with @name in its line of maps? */
 bool injector__maps_has(pid_t pid, uint64_t addr, const char *name);
 int injector__wait_stop(struct bpfi_injector *inj, struct inj_thread *th, struct bpfi_log *log);
@@ -143,6 +147,20 @@ int injector__step_syscall(struct bpfi_injector *inj, struct inj_thread *th,
 void injector__release(struct bpfi_injector *inj, struct inj_thread *th);
 /* The registers a thread interrupted in a system call must resume with to restart it. */
 void injector__restart_fixup(struct user_regs_struct *regs);
+
+/* seccomp.c: a thread's seccomp filters, and what they answer for one system call. */
+struct injector_seccomp;
+struct seccomp_data;
+struct sock_filter;
+int injector__seccomp_load(pid_t pid, pid_t tid, struct injector_seccomp **ret_sc);
+void injector__seccomp_free(struct injector_seccomp *sc);
+/* SECCOMP_RET_* (action and data) for the call @d, as the kernel would decide it. */
+uint32_t injector__seccomp_eval(const struct injector_seccomp *sc, const struct seccomp_data *d);
+uint32_t injector__cbpf_run(const struct sock_filter *insns, unsigned int len,
+			    const struct seccomp_data *d);
+const char *injector__seccomp_action_str(uint32_t action);
+bool injector__seccomp_is_strict(const struct injector_seccomp *sc);
+int injector__seccomp_read_err(const struct injector_seccomp *sc);
 
 /* procfs.c */
 int injector__list_tasks(pid_t pid, pid_t **ret_tids, unsigned int *ret_n);

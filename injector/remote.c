@@ -6,6 +6,9 @@
  * be held against us; static binaries work the same).
  */
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,6 +123,69 @@ static struct inj_thread *call_thread(struct bpfi_injector *inj)
 	return any;
 }
 
+/*
+ * What the thread's seccomp filters would do with the call in @regs (seccomp.c), before we
+ * make it: 0 to make it (allowed, or only logged); 1 when the filter answers without the call
+ * running (an errno; ENOSYS for a tracer's action, as we never ask for PTRACE_EVENT_SECCOMP),
+ * that answer in regs->rax; -EPERM with one line for a call that would kill the target, send
+ * it SIGSYS or hand it to a supervisor: never attempted.
+ */
+static int check_seccomp(struct bpfi_injector *inj, struct inj_thread *th,
+			 struct user_regs_struct *regs, struct bpfi_log *log)
+{
+	struct seccomp_data d = {
+		.nr = (int)regs->rax,
+		.arch = AUDIT_ARCH_X86_64,
+		.instruction_pointer = inj->gadget + 2, /* the kernel's: after the `syscall` */
+		.args = { regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8, regs->r9 },
+	};
+	const struct bpfi_syscall *sc;
+	char name[32];
+	uint32_t action, data;
+	int err;
+
+	if (!th->seccomp) {
+		err = injector__seccomp_load(inj->pid, th->tid, &th->seccomp);
+		if (err)
+			return bpfi_log_err(log, err, "process %d: reading its seccomp filters: %s",
+					    inj->pid, strerror(-err));
+	}
+	action = injector__seccomp_eval(th->seccomp, &d);
+	data = action & SECCOMP_RET_DATA;
+	switch (action & SECCOMP_RET_ACTION_FULL) {
+	case SECCOMP_RET_ALLOW:
+	case SECCOMP_RET_LOG:
+		return 0;
+	case SECCOMP_RET_ERRNO:
+		regs->rax = (unsigned long long)-(long)(data > 4095 ? 4095 : data);
+		return 1;
+	case SECCOMP_RET_TRACE:
+		regs->rax = (unsigned long long)-ENOSYS;
+		return 1;
+	default:
+		break;
+	}
+	if (bpfi_syscall_by_nr(d.nr, &sc, NULL))
+		snprintf(name, sizeof(name), "system call %d", d.nr);
+	else
+		snprintf(name, sizeof(name), "%s()", sc->name);
+	if (injector__seccomp_is_strict(th->seccomp))
+		return bpfi_log_err(log, -EPERM,
+				    "process %d runs in seccomp strict mode: %s would kill it; not "
+				    "attempted",
+				    inj->pid, name);
+	err = injector__seccomp_read_err(th->seccomp);
+	if (err)
+		return bpfi_log_err(
+			log, -EPERM,
+			"process %d has seccomp filters bpfinject cannot read "
+			"(PTRACE_SECCOMP_GET_FILTER: %s): %s could kill it; not attempted",
+			inj->pid, strerror(-err), name);
+	return bpfi_log_err(log, -EPERM,
+			    "process %d: its seccomp filter would %s on %s; not attempted",
+			    inj->pid, injector__seccomp_action_str(action), name);
+}
+
 int bpfi_injector_syscall(struct bpfi_injector *inj, long nr, const long *args, int nargs,
 			  long *ret, struct bpfi_log *log)
 {
@@ -166,6 +232,11 @@ int injector__syscall_on(struct bpfi_injector *inj, pid_t tid, long nr, const lo
 	/* orig_rax = -1: the kernel must not treat this as an interrupted call to restart. */
 	regs.orig_rax = (unsigned long long)-1;
 	regs.rip = inj->gadget;
+	err = check_seccomp(inj, th, &regs, log);
+	if (err) {
+		*ret = (long)regs.rax;
+		return err < 0 ? err : 0;
+	}
 	if (inj->pad) {
 		/* What the thread must resume with if we vanish: as release would set it. */
 		struct user_regs_struct back = th->saved;

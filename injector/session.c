@@ -232,6 +232,7 @@ void bpfi_injector_detach(struct bpfi_injector *inj)
 
 		if (!th->gone)
 			injector__release(inj, th);
+		injector__seccomp_free(th->seccomp);
 	}
 	if (inj->mem_fd >= 0)
 		close(inj->mem_fd);

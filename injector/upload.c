@@ -6,9 +6,12 @@
  *
  * Why SCM_RIGHTS rather than the target opening /proc/OURPID/fd/N: that open is checked
  * against the target's credentials over us, and fails when we are root and it is not.
- * Passing the fd needs nothing from the target but a socket.
+ * Passing the fd needs nothing from the target but a socket. A target whose seccomp filter
+ * forbids the socket calls (remote.c refuses to make a call that would kill it) opens
+ * /proc/OURPID/fd/N instead.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +122,7 @@ static void fill_scratch(struct scratch_layout *s, uint64_t base, const struct s
 	s->msg.msg_controllen = sizeof(s->cmsg.buf);
 }
 
-int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
+static int send_fd_socket(struct bpfi_injector *inj, int fd, int *ret_target_fd,
 			  struct bpfi_log *log)
 {
 	struct sockaddr_un addr;
@@ -129,9 +132,6 @@ int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
 	long sock = -1, r;
 	int lfd, conn = -1, err;
 
-	err = ensure_scratch(inj, log);
-	if (err)
-		return err;
 	lfd = listen_socket(&addr, &alen);
 	if (lfd < 0)
 		return bpfi_log_err(log, lfd, "unix socket for passing an fd: %s", strerror(-lfd));
@@ -180,11 +180,56 @@ int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
 	return err;
 }
 
+/* The target opens our fd through /proc/OURPID/fd/N itself (same inode, its own file). */
+static int send_fd_proc(struct bpfi_injector *inj, int fd, int *ret_target_fd, struct bpfi_log *log)
+{
+	char path[64];
+	int n, err;
+	long r;
+
+	n = snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), fd);
+	err = bpfi_injector_write(inj, inj->scratch, path, (size_t)n + 1, log);
+	if (!err)
+		err = remote(inj, SYS_openat, AT_FDCWD, (long)inj->scratch, O_RDWR | O_CLOEXEC, 0,
+			     0, 0, &r, log);
+	if (!err && r < 0)
+		err = bpfi_log_err(log, (int)r, "open(\"%s\") in process %d: %s", path, inj->pid,
+				   strerror((int)-r));
+	if (!err)
+		*ret_target_fd = (int)r;
+	return err;
+}
+
+int bpfi_injector_send_fd(struct bpfi_injector *inj, int fd, int *ret_target_fd,
+			  struct bpfi_log *log)
+{
+	char first[256] = "", second[256] = "";
+	struct bpfi_log log1 = { .buf = first, .size = sizeof(first) };
+	struct bpfi_log log2 = { .buf = second, .size = sizeof(second) };
+	int err;
+
+	err = ensure_scratch(inj, log);
+	if (err)
+		return err;
+	err = send_fd_socket(inj, fd, ret_target_fd, &log1);
+	first[strcspn(first, "\n")] = '\0';
+	if (err == -ESRCH)
+		return bpfi_log_err(log, err, "%s", first);
+	if (!err)
+		return 0;
+	/* No socket (a seccomp filter, most likely): the other way, saying both if it fails. */
+	err = send_fd_proc(inj, fd, ret_target_fd, &log2);
+	second[strcspn(second, "\n")] = '\0';
+	if (err)
+		return bpfi_log_err(log, err, "%s; and %s", first, second);
+	return 0;
+}
+
 /*
  * A free range of @size bytes within rel32 reach (±2 GiB, with a margin) of @near, from the
  * gaps between the target's mappings. 0 when @near is 0 (anywhere will do) or none fits.
  */
-static uint64_t find_gap_near(pid_t pid, uint64_t near, uint64_t size)
+uint64_t injector__gap_near(pid_t pid, uint64_t near, uint64_t size)
 {
 	const uint64_t reach = (2ull << 30) - (64ull << 20);
 	char path[64], line[1024];
@@ -224,7 +269,7 @@ static uint64_t find_gap_near(pid_t pid, uint64_t near, uint64_t size)
 int bpfi_injector_map_fd(struct bpfi_injector *inj, int target_fd, size_t size, int prot,
 			 uint64_t near, uint64_t *ret_addr, struct bpfi_log *log)
 {
-	uint64_t hint = find_gap_near(inj->pid, near, size);
+	uint64_t hint = injector__gap_near(inj->pid, near, size);
 	long addr;
 	int err;
 

@@ -507,55 +507,6 @@ START_TEST(injector_killed_at_any_moment)
 }
 END_TEST
 
-/*
- * A seccomp filter refusing a system call bpfinject needs (socket, to be handed fds): EPERM
- * from the filter, or SIGSYS (RET_TRAP). One clear line, and the target as it was.
- */
-START_TEST(seccomp_refusal)
-{
-	const char *mode = _i ? "trap" : "errno";
-	char buf[512] = "", path[600], line[64];
-	struct bpfi_log log = { .buf = buf, .size = sizeof(buf) };
-	struct bpfi_arena *arena = NULL;
-	struct bpfi_target *tg = NULL;
-	struct target t;
-	int in[2], out[2], status, err;
-
-	snprintf(path, sizeof(path), "%s/tests/fixtures/target_seccomp", getenv("BPFI_BUILD_DIR"));
-	ck_assert_int_eq(pipe(in), 0);
-	ck_assert_int_eq(pipe(out), 0);
-	t.pid = fork();
-	if (t.pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execl(path, path, mode, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	t.to = in[1];
-	t.from = out[0];
-	ck_assert_int_eq(test_read_line(t.from, line, sizeof(line), 5000), 0);
-	ck_assert_int_eq(bpfi_arena_new(16 << 20, &arena, &log), 0);
-	{
-		struct bpfi_target_opts o = { .sz = sizeof(o), .arena_fd = bpfi_arena_fd(arena) };
-
-		err = bpfi_target_open(t.pid, &o, &tg, &log);
-	}
-	ck_assert_int_eq(err, -EPERM);
-	ck_assert_msg(_i ? strstr(buf, "seccomp filter refused system call") != NULL
-			 : strstr(buf, "socket() in process") && strstr(buf, "not permitted"),
-		      "%s: log: %s", mode, buf);
-	ck_assert_int_eq(write(t.to, "p", 1), 1);
-	ck_assert_int_eq(test_read_line(t.from, line, sizeof(line), 5000), 0);
-	ck_assert_str_eq(line, "alive\n");
-	ck_assert_int_eq(write(t.to, "q", 1), 1);
-	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-	bpfi_arena_free(arena);
-}
-END_TEST
-
 Suite *inject_suite(void);
 Suite *inject_suite(void)
 {
@@ -569,7 +520,6 @@ Suite *inject_suite(void)
 	tcase_add_test(tc, hundred_attach_detach_cycles);
 	tcase_add_test(tc, detach_with_a_return_pending);
 	tcase_add_test(tc, injector_killed_at_any_moment);
-	tcase_add_loop_test(tc, seccomp_refusal, 0, 2);
 	tcase_add_test(tc, spawned_command_probed_from_main);
 	tcase_add_test(tc, spawn_errors);
 	suite_add_tcase(s, tc);
