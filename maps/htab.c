@@ -696,6 +696,23 @@ long maps__htab_lookup_user(struct bpfi_map_hdr *map, const void *key, void *val
 	return e ? 0 : -BPFI_ENOENT;
 }
 
+/*
+ * Under bucket @i's lock (@b): whether @e's key belongs to this bucket and @e is where a walk
+ * of the chain finds it first. Iteration returns only such keys, so that each key it returns
+ * sits further down its chain than the one before, or in a later bucket: a chain a target
+ * corrupted (a cycle, another bucket's element, a key twice) ends the bucket instead of making
+ * get_next_key go round for ever.
+ */
+static bool key_is_first(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_bucket *b,
+			 uint32_t i, struct maps_htab_elem *e)
+{
+	_Atomic uint64_t *link = NULL;
+	uint32_t hash = htab_hash(h, elem_key(e), map->key_size);
+
+	return (hash & (h->n_buckets - 1)) == i &&
+	       find_locked(map, h, b, elem_key(e), hash, NULL, &link) == e;
+}
+
 /* The first key of bucket @i or later, into @next_key. */
 static long first_key_from(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t i,
 			   void *next_key)
@@ -713,6 +730,8 @@ static long first_key_from(struct bpfi_map_hdr *map, struct maps_htab *h, uint32
 			return -BPFI_EBUSY;
 		off = atomic_load_explicit(&b->head, memory_order_relaxed);
 		e = (off & 1) ? NULL : elem_from_off(map, h, off);
+		if (e && !key_is_first(map, h, b, i, e))
+			e = NULL;
 		if (e)
 			bpfi_memcpy(next_key, elem_key(e), map->key_size);
 		maps__unlock(&b->lock);
@@ -746,6 +765,8 @@ long maps__htab_get_next_key(struct bpfi_map_hdr *map, const void *key, void *ne
 	}
 	off = atomic_load_explicit(&e->next, memory_order_relaxed);
 	n = (off & 1) ? NULL : elem_from_off(map, h, off);
+	if (n && !key_is_first(map, h, b, hash & (h->n_buckets - 1), n))
+		n = NULL;
 	if (n)
 		bpfi_memcpy(next_key, elem_key(n), map->key_size);
 	maps__unlock(&b->lock);

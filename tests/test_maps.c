@@ -1034,5 +1034,6 @@ Suite *maps_suite(void)
 
 	suite_add_tcase(s, maps_buffers_tcase());
 	suite_add_tcase(s, maps_libbpf_tcase());
+	suite_add_tcase(s, maps_hostile_tcase());
 	return s;
 }
