@@ -713,6 +713,26 @@ static bool key_is_first(struct bpfi_map_hdr *map, struct maps_htab *h, struct m
 	       find_locked(map, h, b, elem_key(e), hash, NULL, &link) == e;
 }
 
+/* Under @b's lock: whether a walk of its chain meets @n before it gets past @e. */
+static bool before(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_bucket *b,
+		   const struct maps_htab_elem *n, const struct maps_htab_elem *e)
+{
+	uint64_t off = atomic_load_explicit(&b->head, memory_order_relaxed);
+
+	for (uint32_t steps = 0; !(off & 1) && steps < map->max_entries; steps++) {
+		struct maps_htab_elem *x = elem_from_off(map, h, off);
+
+		if (!x)
+			break;
+		if (x == n)
+			return true;
+		if (x == e)
+			break;
+		off = atomic_load_explicit(&x->next, memory_order_relaxed);
+	}
+	return false;
+}
+
 /* The first key of bucket @i or later, into @next_key. */
 static long first_key_from(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t i,
 			   void *next_key)
@@ -765,8 +785,9 @@ long maps__htab_get_next_key(struct bpfi_map_hdr *map, const void *key, void *ne
 	}
 	off = atomic_load_explicit(&e->next, memory_order_relaxed);
 	n = (off & 1) ? NULL : elem_from_off(map, h, off);
-	if (n && !key_is_first(map, h, b, hash & (h->n_buckets - 1), n))
-		n = NULL;
+	if (n &&
+	    (!key_is_first(map, h, b, hash & (h->n_buckets - 1), n) || before(map, h, b, n, e)))
+		n = NULL; /* n's key was seen already: a cycle, the bucket ends here */
 	if (n)
 		bpfi_memcpy(next_key, elem_key(n), map->key_size);
 	maps__unlock(&b->lock);

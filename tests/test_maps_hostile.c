@@ -280,6 +280,47 @@ START_TEST(ring_storage_corrupted)
 }
 END_TEST
 
+/*
+ * Positions chosen rather than random: unaligned next to the end of the data area (a padding
+ * record's header must not spill past it), and a producer position far beyond the pending one
+ * over committed empty records (the walk that advances pending_pos must stop after a lap).
+ */
+START_TEST(ring_positions_forged)
+{
+	struct bpfi_arena *arena = test_arena_new();
+	struct bpfi_map_hdr *map = test_map_new(arena, BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0);
+	struct bpfi_map_hdr *next = test_map_new(arena, BPF_MAP_TYPE_ARRAY, 4, 8, 512, 0);
+	char *lo = (char *)map + map->data_off;
+	struct maps_ringbuf_pos *cons = (void *)(lo + RINGBUF_CONS_PAGE * PAGE);
+	struct maps_ringbuf_pos *prod = (void *)(lo + RINGBUF_PROD_PAGE * PAGE);
+	static const uint64_t at[] = { 4096 - 3, 4096 - 1, 2 * 4096 - 5, (1ull << 62) + 4093 };
+	uint64_t t0;
+	struct guard g;
+
+	ck_assert_ptr_nonnull(next);
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		char *p;
+
+		guard_start(&g, arena, map);
+		atomic_store(&cons->pos, at[i]);
+		atomic_store(&prod->pos, at[i]);
+		atomic_store(&prod->pending_pos, at[i]);
+		p = bpfi_ringbuf_reserve(map, 16, 0);
+		if (p)
+			bpfi_ringbuf_submit(bpfi_arena_base(arena), p, 0);
+		guard_check(&g, "unaligned positions");
+	}
+	memset(lo + RINGBUF_DATA_PAGE * PAGE, 0, 4096);
+	atomic_store(&prod->pending_pos, 0);
+	atomic_store(&prod->pos, 1ull << 62);
+	atomic_store(&cons->pos, 1ull << 62);
+	t0 = test_now_ns();
+	ck_assert_ptr_null(bpfi_ringbuf_reserve(map, 16, 0));
+	ck_assert_uint_lt(test_now_ns() - t0, 1000000000ull);
+	bpfi_arena_free(arena);
+}
+END_TEST
+
 /* A record header's pg_off (which submit follows back to the map) pointing anywhere. */
 START_TEST(ring_record_names_another_map)
 {
@@ -421,6 +462,7 @@ TCase *maps_hostile_tcase(void)
 	tcase_add_test(tc, hash_chain_cycles);
 	tcase_add_loop_test(tc, array_storage_corrupted, 0, 2);
 	tcase_add_test(tc, ring_storage_corrupted);
+	tcase_add_test(tc, ring_positions_forged);
 	tcase_add_test(tc, ring_record_names_another_map);
 	tcase_add_test(tc, perf_storage_corrupted);
 	tcase_add_test(tc, meta_region_read_only_in_targets);
