@@ -94,15 +94,44 @@ static void print_event(struct events *ev, const void *data, size_t size)
 	fflush(stdout);
 }
 
+/*
+ * Ring and perf buffers live in the arena, which every target can write (maps_internal.h): a
+ * record's length is input. libbpf maps a ring's data twice, so a record that starts in it can
+ * be read for up to the ring's size; longer ones are corrupt and dropped. And at most a ring's
+ * worth of records per poll (ring_budget, reset before each): a forged producer position must
+ * not keep us in libbpf's loop (a callback's error ends it).
+ */
+#define MAX_RINGS 16
+struct ring_ctx {
+	struct events *ev;
+	size_t max; /* the ring's size less a record header */
+};
+static struct ring_ctx ring_ctxs[MAX_RINGS];
+static long ring_budget, ring_budget_full;
+
 static int on_ringbuf(void *cookie, void *data, size_t size)
 {
-	print_event(cookie, data, size);
+	struct ring_ctx *rc = cookie;
+
+	if (--ring_budget < 0)
+		return -E2BIG;
+	if (size <= rc->max)
+		print_event(rc->ev, data, size);
 	return 0;
 }
 
+/*
+ * libbpf hands us the raw sample after its perf_event_header and u32 size, in the ring or in
+ * its copy of a record that wraps: the size is trusted no further than the record's header
+ * (read once), which libbpf checked against the buffer.
+ */
 static void on_perf_sample(void *cookie, int cpu, void *data, __u32 size)
 {
+	uint16_t rec = *(volatile uint16_t *)(void *)((char *)data - 6); /* header.size */
+
 	(void)cpu;
+	if (rec < 12 || size > (uint32_t)rec - 12)
+		return;
 	print_event(cookie, data, size);
 }
 
@@ -399,14 +428,23 @@ static int open_event_buffers(struct cli_obj *o, struct events *ev, struct ring_
 			      struct perf_buffer **pbs, unsigned int *nr_pbs)
 {
 	struct ring_buffer *rb = NULL;
+	unsigned int nr_rings = 0;
 	struct bpf_map *map;
 
 	bpf_object__for_each_map(map, o->obj)
 	{
 		if (bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF) {
+			struct ring_ctx *rc = &ring_ctxs[nr_rings];
+
+			if (nr_rings == MAX_RINGS)
+				return cli__err(bpf_map__name(map), "too many ring buffers");
+			nr_rings++;
+			rc->ev = ev;
+			rc->max = bpf_map__max_entries(map) - 8;
+			ring_budget_full += bpf_map__max_entries(map) / 8 + 1;
 			if (!rb)
-				rb = ring_buffer__new(bpf_map__fd(map), on_ringbuf, ev, NULL);
-			else if (ring_buffer__add(rb, bpf_map__fd(map), on_ringbuf, ev))
+				rb = ring_buffer__new(bpf_map__fd(map), on_ringbuf, rc, NULL);
+			else if (ring_buffer__add(rb, bpf_map__fd(map), on_ringbuf, rc))
 				return cli__err(bpf_map__name(map), "cannot read the ring buffer");
 			if (!rb)
 				return cli__err(bpf_map__name(map), "cannot read the ring buffer");
@@ -487,6 +525,7 @@ static void event_loop(struct cli_target *cts, unsigned int *nr, const struct ru
 			cli__follow_run(cts, nr, MAX_TARGETS, rb || nr_pbs ? 10 : 100);
 			n = *nr;
 		}
+		ring_budget = ring_budget_full;
 		if (rb)
 			ring_buffer__poll(rb, nr_pbs || follow ? 0 : 100);
 		for (unsigned int i = 0; i < nr_pbs; i++)
@@ -506,6 +545,7 @@ static void event_loop(struct cli_target *cts, unsigned int *nr, const struct ru
 			break;
 	}
 	cli__follow_end(cts, n); /* every task let go; the probes are restored after */
+	ring_budget = ring_budget_full;
 	if (rb)
 		ring_buffer__consume(rb);
 	for (unsigned int i = 0; i < nr_pbs; i++)

@@ -71,6 +71,9 @@ struct entry_iter {
 	uint32_t key_size, value_size, stride, nr_cpus;
 	uint8_t *key, *next, *value;
 	bool started;
+	/* Keys left to visit: the map's own maximum. Its chains are in the arena, which targets
+	 * can write, so a corrupted map could otherwise make get_next_key go round for ever. */
+	uint64_t left;
 };
 
 static int iter_init(struct entry_iter *it, const struct bpf_map *map)
@@ -86,6 +89,7 @@ static int iter_init(struct entry_iter *it, const struct bpf_map *map)
 	/* Per-CPU values come one per possible CPU, each rounded up to 8 bytes (the ABI). */
 	it->stride = is_percpu(map) ? (it->value_size + 7) & ~7u : it->value_size;
 	it->nr_cpus = (uint32_t)cpus;
+	it->left = (uint64_t)bpf_map__max_entries(map) * 2 + 16; /* and deleted keys' restarts */
 	it->key = calloc(1, it->key_size + 8);
 	it->next = calloc(1, it->key_size + 8);
 	it->value = calloc(it->nr_cpus, it->stride + 8);
@@ -105,6 +109,8 @@ static void iter_done(struct entry_iter *it)
 static int iter_next(struct entry_iter *it)
 {
 	for (;;) {
+		if (!it->left--)
+			return 0;
 		if (bpf_map_get_next_key(it->fd, it->started ? it->key : NULL, it->next)) {
 			return errno == ENOENT ? 0 : -errno;
 		}

@@ -6,7 +6,8 @@
  *
  *   host                                      target
  *   stub memfd      (RW, a copy of the image)  R-X   anywhere (called by absolute address)
- *   arena memfd     (RW, the session's)        RW    shared: maps, ring and perf buffers
+ *   arena memfd     (RW, the session's)        R--   its meta region (map headers: host-only)
+ *                                              RW    then its data region: maps' storage
  *   block memfd     (RW, struct bpfi_target_hdr) RW  env, helper and program tables, sites
  *   -                                          RW    per-thread state, private, WIPEONFORK
  *   code memfds     (RW)                       R-X   each within ±2 GiB of the sites it serves
@@ -17,6 +18,8 @@
  * return trampoline when we leave (D8).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -68,6 +71,52 @@ static int share_fd(struct bpfi_target *t, int fd, size_t size, int prot, uint64
 	if (err)
 		return err;
 	err = bpfi_injector_map_fd(t->inj, tfd, size, prot, near, ret_addr, log);
+	args[0] = tfd;
+	bpfi_injector_syscall(t->inj, SYS_close, args, 1, &r, NULL);
+	return err;
+}
+
+/*
+ * The arena: its meta region read-only, from an O_RDONLY open of the memfd (a shared mapping
+ * without VM_MAYWRITE: the target can neither mprotect it writable nor write it through
+ * /proc/self/mem), then the data region read-write over the rest, from the read-write fd (it
+ * starts after the meta region, and mremap only grows a mapping forward). Neither fd stays
+ * open in the target, so it cannot map the meta region writable again. See maps_internal.h.
+ */
+static int share_arena(struct bpfi_target *t, int fd, const struct bpfi_arena_hdr *ah,
+		       struct bpfi_log *log)
+{
+	char path[64];
+	long args[6], r;
+	int ro, tfd, err;
+
+	if (ah->meta_size < BPFI_ARENA_HDR_SIZE || ah->meta_size >= ah->size ||
+	    ah->meta_size % BPFI_PAGE_SIZE)
+		return bpfi_log_err(log, -EINVAL, "bug: arena meta region of %llu bytes",
+				    (unsigned long long)ah->meta_size);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		return bpfi_log_err(log, -errno, "arena: cannot open it read-only: %s",
+				    strerror(errno));
+	err = share_fd(t, ro, ah->size, PROT_READ, 0, &t->arena, log);
+	close(ro);
+	if (err)
+		return err;
+	err = bpfi_injector_send_fd(t->inj, fd, &tfd, log);
+	if (err)
+		return err;
+	args[0] = (long)(t->arena + ah->meta_size);
+	args[1] = (long)(ah->size - ah->meta_size);
+	args[2] = PROT_READ | PROT_WRITE;
+	args[3] = MAP_SHARED | MAP_FIXED;
+	args[4] = tfd;
+	args[5] = (long)ah->meta_size;
+	err = bpfi_injector_syscall(t->inj, SYS_mmap, args, 6, &r, log);
+	if (!err && r != args[0])
+		err = bpfi_log_err(log, r < 0 && r > -4096 ? (int)r : -ENOMEM,
+				   "mmap in process %d: arena data region: %s", t->pid,
+				   strerror(r < 0 && r > -4096 ? (int)-r : ENOMEM));
 	args[0] = tfd;
 	bpfi_injector_syscall(t->inj, SYS_close, args, 1, &r, NULL);
 	return err;
@@ -301,8 +350,7 @@ int bpfi_target_open(pid_t pid, const struct bpfi_target_opts *opts, struct bpfi
 		err = share_fd(t, t->block_fd, sizeof(*t->block), PROT_READ | PROT_WRITE, 0,
 			       &t->block_addr, log);
 	if (!err)
-		err = share_fd(t, opts->arena_fd, ah.size, PROT_READ | PROT_WRITE, 0, &t->arena,
-			       log);
+		err = share_arena(t, opts->arena_fd, &ah, log);
 	if (!err)
 		err = upload_stub(t, log);
 	if (!err)

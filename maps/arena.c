@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The arena from the host's side: the memfd and its mapping, the lock-free bump allocator, and
+ * The arena from the host's side: the memfd and its mapping, the lock-free bump allocators, and
  * map creation with the kernel's parameter checks. Hosted code (the stub never creates maps).
+ *
+ * Two regions (abi.h): the meta region holds what only the host writes (map headers with their
+ * layout parameters, perf buffer descriptors) and is mapped read-only into targets; the data
+ * region holds everything programs and consumers write. See maps_internal.h for why: a target
+ * must not be able to steer another process of the session outside a map's storage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,6 +119,19 @@ static uint32_t possible_cpus(void)
 	return n ? n : 1;
 }
 
+/*
+ * The meta region: a 16th of the arena (sparse: untouched pages cost nothing), at least one page
+ * after the header, at most 1 MiB (8191 headers).
+ */
+static uint64_t meta_size_for(uint64_t size)
+{
+	uint64_t m = MAPS_ROUNDPG(size / 16);
+
+	if (m < 2 * BPFI_PAGE_SIZE)
+		m = 2 * BPFI_PAGE_SIZE;
+	return m > (1u << 20) ? (1u << 20) : m;
+}
+
 int bpfi_arena_new(size_t size, struct bpfi_arena **ret_arena, struct bpfi_log *log)
 {
 	struct bpfi_arena *arena;
@@ -121,8 +139,8 @@ int bpfi_arena_new(size_t size, struct bpfi_arena **ret_arena, struct bpfi_log *
 	int err;
 
 	size = MAPS_ROUNDPG(size);
-	if (size < 2 * BPFI_PAGE_SIZE)
-		return bpfi_log_err(log, -EINVAL, "arena: size %zu: at least two pages", size);
+	if (size < 3 * BPFI_PAGE_SIZE)
+		return bpfi_log_err(log, -EINVAL, "arena: size %zu: at least three pages", size);
 	arena = calloc(1, sizeof(*arena));
 	if (!arena)
 		return bpfi_log_err(log, -ENOMEM, "arena: out of memory");
@@ -152,9 +170,11 @@ int bpfi_arena_new(size_t size, struct bpfi_arena **ret_arena, struct bpfi_log *
 	hdr->header_size = BPFI_ARENA_HDR_SIZE;
 	hdr->size = size;
 	hdr->nr_cpus = possible_cpus();
+	hdr->meta_size = meta_size_for(size);
 	atomic_store_explicit(&hdr->next_map_id, 1, memory_order_relaxed);
+	atomic_store_explicit(&hdr->meta_brk, BPFI_ARENA_HDR_SIZE, memory_order_relaxed);
 	/* Release: pairs with the acquire CAS in bpfi_arena_alloc(); brk is published last. */
-	atomic_store_explicit(&hdr->brk, BPFI_ARENA_HDR_SIZE, memory_order_release);
+	atomic_store_explicit(&hdr->brk, hdr->meta_size, memory_order_release);
 	*ret_arena = arena;
 	return 0;
 }
@@ -188,7 +208,8 @@ int bpfi_arena_open_fd(int fd, struct bpfi_arena **ret_arena, struct bpfi_log *l
 	}
 	hdr = bpfi_arena_hdr(arena);
 	if (hdr->magic != BPFI_ARENA_MAGIC || hdr->version != BPFI_ARENA_VERSION ||
-	    hdr->header_size != BPFI_ARENA_HDR_SIZE || hdr->size != arena->size) {
+	    hdr->header_size != BPFI_ARENA_HDR_SIZE || hdr->size != arena->size ||
+	    hdr->meta_size != meta_size_for(hdr->size)) {
 		bpfi_arena_free(arena);
 		return bpfi_log_err(log, -EINVAL, "arena: fd %d: not an arena of version %d", fd,
 				    BPFI_ARENA_VERSION);
@@ -216,11 +237,26 @@ uint64_t bpfi_arena_alloc(struct bpfi_arena *arena, uint64_t size, uint64_t alig
 	return start;
 }
 
+/* @size bytes (at most BPFI_META_ALIGN) of the meta region, zeroed; 0 when it is full. */
+static uint64_t meta_alloc(struct bpfi_arena *arena)
+{
+	struct bpfi_arena_hdr *hdr = bpfi_arena_hdr(arena);
+	uint64_t brk = atomic_load_explicit(&hdr->meta_brk, memory_order_acquire);
+
+	do {
+		if (brk + BPFI_META_ALIGN > hdr->meta_size)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&hdr->meta_brk, &brk, brk + BPFI_META_ALIGN,
+							memory_order_acq_rel,
+							memory_order_acquire));
+	return brk;
+}
+
 /* What a map needs in the arena: its checked parameters and layout. */
 struct map_layout {
 	uint32_t ncopies; /* per-CPU copies of each value, else 1 */
-	uint64_t data_off; /* from the map header */
-	uint64_t size; /* whole block, page multiple */
+	uint64_t data_off; /* from the start of its data block (then from the header) */
+	uint64_t size; /* whole data block, page multiple */
 	uint32_t n_buckets; /* hash maps */
 	uint32_t elem_size;
 	uint64_t buckets_off, elems_off;
@@ -269,8 +305,8 @@ static int layout_htab(const struct bpfi_map_create_opts *o, uint32_t nr_cpus, s
 	l->n_buckets = (uint32_t)n;
 	l->elem_size = (uint32_t)(sizeof(struct maps_htab_elem) + MAPS_ROUND8(o->key_size) +
 				  MAPS_ROUND8(o->value_size) * l->ncopies);
-	l->data_off = sizeof(struct bpfi_map_hdr);
-	l->buckets_off = ALIGN_UP(l->data_off + sizeof(struct maps_htab), 64);
+	l->data_off = 0;
+	l->buckets_off = ALIGN_UP(sizeof(struct maps_htab_free), 64);
 	l->elems_off = ALIGN_UP(l->buckets_off + n * sizeof(struct maps_bucket), 64);
 	l->size = l->elems_off + (uint64_t)o->max_entries * l->elem_size;
 	return 0;
@@ -315,9 +351,8 @@ static int layout_array(const struct bpfi_map_create_opts *o, uint32_t nr_cpus,
 	else
 		slot = MAPS_ROUND8(o->value_size) * l->ncopies;
 	/* BPF_F_MMAPABLE: the values start on a page so mmap(map_fd) can map them alone. */
-	l->data_off =
-		(o->map_flags & BPFI_F_MMAPABLE) ? BPFI_PAGE_SIZE : sizeof(struct bpfi_map_hdr);
-	l->size = l->data_off + slot * o->max_entries;
+	l->data_off = 0; /* a page boundary: the values can be mmapped alone */
+	l->size = slot * o->max_entries;
 	if (l->size >= UINT32_MAX - BPFI_PAGE_SIZE && o->type == BPFI_MAP_ARRAY)
 		return bpfi_log_err(log, -E2BIG, "map: array: %u entries of %u bytes too large",
 				    o->max_entries, o->value_size);
@@ -339,7 +374,7 @@ static int layout_ringbuf(const struct bpfi_map_create_opts *o, struct map_layou
 	if (o->max_entries > RINGBUF_MAX_DATA)
 		return bpfi_log_err(log, -E2BIG, "map: ringbuf: size %u too large", o->max_entries);
 	l->ncopies = 1;
-	l->data_off = RINGBUF_CONS_PAGE * BPFI_PAGE_SIZE;
+	l->data_off = 0;
 	l->size = RINGBUF_DATA_PAGE * BPFI_PAGE_SIZE + (uint64_t)o->max_entries;
 	return 0;
 }
@@ -370,18 +405,21 @@ static int map_layout(const struct bpfi_map_create_opts *o, uint32_t nr_cpus, st
 	}
 }
 
+/* @l's offsets are from the data block, which is at map->data_off. */
 static void init_htab(struct bpfi_map_hdr *map, const struct map_layout *l, uint32_t flags)
 {
-	struct maps_htab *h = MAPS_AT(map, l->data_off);
-	struct maps_bucket *buckets = MAPS_AT(map, l->buckets_off);
+	struct maps_htab *h = (struct maps_htab *)(void *)map->impl;
+	struct maps_htab_free *hf = MAPS_AT(map, map->data_off);
+	struct maps_bucket *buckets = MAPS_AT(map, map->data_off + l->buckets_off);
 	uint64_t seed = 0;
 
 	h->n_buckets = l->n_buckets;
 	h->elem_size = l->elem_size;
 	h->key_stride = (uint32_t)MAPS_ROUND8(map->key_size);
 	h->value_stride = (uint32_t)MAPS_ROUND8(map->value_size);
-	h->buckets_off = l->buckets_off;
-	h->elems_off = l->elems_off;
+	h->buckets_off = map->data_off + l->buckets_off;
+	h->elems_off = map->data_off + l->elems_off;
+	h->elems_end = h->elems_off + (uint64_t)map->max_entries * l->elem_size;
 	if (!(flags & BPFI_F_ZERO_SEED) && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)(uintptr_t)map ^ (uint64_t)getpid();
 	h->seed = seed;
@@ -390,12 +428,12 @@ static void init_htab(struct bpfi_map_hdr *map, const struct map_layout *l, uint
 				      memory_order_relaxed);
 	/* The free stack holds every element, index 0 on top. */
 	for (uint32_t i = 0; i < map->max_entries; i++) {
-		struct maps_htab_elem *e = MAPS_AT(map, l->elems_off + (uint64_t)i * l->elem_size);
+		struct maps_htab_elem *e = MAPS_AT(map, h->elems_off + (uint64_t)i * l->elem_size);
 
 		atomic_store_explicit(&e->free_next, i + 1 < map->max_entries ? i + 2 : 0,
 				      memory_order_relaxed);
 	}
-	atomic_store_explicit(&h->free_head, 1, memory_order_relaxed);
+	atomic_store_explicit(&hf->free_head, 1, memory_order_relaxed);
 }
 
 /* Kernel bpf_obj_name_cpy(): letters, digits, '_' and '.', NUL-terminated within 16 bytes. */
@@ -427,7 +465,7 @@ int bpfi_map_new(struct bpfi_arena *arena, const struct bpfi_map_create_opts *op
 	struct bpfi_arena_hdr *ahdr = bpfi_arena_hdr(arena);
 	struct map_layout l = { 0 };
 	struct bpfi_map_hdr *map;
-	uint64_t off;
+	uint64_t off, data;
 	int err;
 
 	if (!opts || opts->sz < offsetof(struct bpfi_map_create_opts, name))
@@ -438,8 +476,11 @@ int bpfi_map_new(struct bpfi_arena *arena, const struct bpfi_map_create_opts *op
 	if (err)
 		return err;
 	l.size = MAPS_ROUNDPG(l.size);
-	off = bpfi_arena_alloc(arena, l.size, BPFI_PAGE_SIZE);
+	off = meta_alloc(arena);
 	if (!off)
+		return bpfi_log_err(log, -ENOMEM, "map: arena full: no room for another map");
+	data = bpfi_arena_alloc(arena, l.size, BPFI_PAGE_SIZE);
+	if (!data)
 		return bpfi_log_err(log, -ENOMEM, "map: arena full: %llu bytes needed",
 				    (unsigned long long)l.size);
 	map = (void *)(arena->base + off);
@@ -452,13 +493,13 @@ int bpfi_map_new(struct bpfi_arena *arena, const struct bpfi_map_create_opts *op
 	map->id = atomic_fetch_add_explicit(&ahdr->next_map_id, 1, memory_order_relaxed);
 	map->self_off = off;
 	map->size = l.size;
-	map->data_off = l.data_off;
+	map->data_off = data - off + l.data_off;
 	if (opts->sz > offsetof(struct bpfi_map_create_opts, name) && opts->name)
 		strncpy(map->name, opts->name, sizeof(map->name) - 1);
 	if (maps__is_htab(opts->type))
 		init_htab(map, &l, opts->map_flags);
 	if (opts->type == BPFI_MAP_RINGBUF)
-		((struct maps_ringbuf *)MAPS_AT(map, sizeof(*map)))->mask = opts->max_entries - 1;
+		map->impl[0] = opts->max_entries - 1; /* the mask */
 	/* Release: the magic goes last, so a process that sees it sees an initialised map. */
 	atomic_store_explicit((_Atomic uint32_t *)&map->magic, BPFI_MAP_MAGIC,
 			      memory_order_release);
@@ -479,7 +520,7 @@ int bpfi_map_mmap_range(const struct bpfi_map_hdr *map, uint64_t pgoff, uint64_t
 		/* Consumer page, producer page, data, and the data again: the arena holds the
 		 * first three contiguously; the runtime maps the second copy of the data. */
 		len = 2 * BPFI_PAGE_SIZE + 2 * (uint64_t)map->max_entries;
-		start = RINGBUF_CONS_PAGE * BPFI_PAGE_SIZE;
+		start = map->data_off + RINGBUF_CONS_PAGE * BPFI_PAGE_SIZE;
 		if (pgoff >= 2 + map->max_entries / BPFI_PAGE_SIZE)
 			return -EINVAL;
 	} else {
@@ -495,22 +536,28 @@ int bpfi_map_mmap_range(const struct bpfi_map_hdr *map, uint64_t pgoff, uint64_t
 int bpfi_perfbuf_new(struct bpfi_arena *arena, uint32_t data_pages, uint64_t *ret_off,
 		     struct bpfi_log *log)
 {
+	struct maps_perfbuf_meta *pm;
 	struct maps_perf_page *pg;
-	struct maps_perfbuf *pb;
-	uint64_t off;
+	uint64_t off, moff;
 
 	if (!data_pages || (data_pages & (data_pages - 1)) || data_pages > (1u << 20))
 		return bpfi_log_err(log, -EINVAL,
 				    "perf buffer: %u data pages, must be a power of two",
 				    data_pages);
-	/* A private page for the writers' lock, then what the reader maps. */
-	off = bpfi_arena_alloc(arena, (uint64_t)(2 + data_pages) * BPFI_PAGE_SIZE, BPFI_PAGE_SIZE);
+	/* The descriptor (meta); a private page for the writers' lock, then what the reader
+	 * maps (data). */
+	moff = meta_alloc(arena);
+	off = moff ? bpfi_arena_alloc(arena, (uint64_t)(2 + data_pages) * BPFI_PAGE_SIZE,
+				      BPFI_PAGE_SIZE)
+		   : 0;
 	if (!off)
 		return bpfi_log_err(log, -ENOMEM, "perf buffer: arena full");
-	pb = (void *)(arena->base + off);
+	pm = (void *)(arena->base + moff);
 	pg = (void *)(arena->base + off + BPFI_PAGE_SIZE);
-	pb->data_pages = data_pages;
-	pb->magic = PERFBUF_MAGIC;
+	pm->page_off = off + BPFI_PAGE_SIZE;
+	pm->data_pages = data_pages;
+	/* Release: the magic last, as for maps (a reader that sees it sees the rest). */
+	atomic_store_explicit((_Atomic uint64_t *)&pm->magic, PERFBUF_MAGIC, memory_order_release);
 	pg->version = 0;
 	pg->compat_version = 0;
 	pg->data_offset = BPFI_PAGE_SIZE;
@@ -519,18 +566,40 @@ int bpfi_perfbuf_new(struct bpfi_arena *arena, uint32_t data_pages, uint64_t *re
 	return 0;
 }
 
+/* The meta offset of the descriptor of the perf buffer at @page_off; 0 if there is none. */
+static uint64_t perfbuf_meta_off(struct bpfi_map_hdr *map, uint64_t page_off)
+{
+	char *arena = bpfi_map_arena_base(map);
+	struct bpfi_arena_hdr *ah = (void *)arena;
+	uint64_t end = atomic_load_explicit(&ah->meta_brk, memory_order_acquire);
+
+	for (uint64_t off = BPFI_ARENA_HDR_SIZE; off < end; off += BPFI_META_ALIGN) {
+		struct maps_perfbuf_meta *pm = (void *)(arena + off);
+
+		if (pm->magic == PERFBUF_MAGIC && pm->page_off == page_off)
+			return off;
+	}
+	return 0;
+}
+
 int bpfi_perf_array_set(struct bpfi_map_hdr *map, uint32_t index, uint64_t perfbuf_off)
 {
 	_Atomic uint64_t *slots;
+	uint64_t moff = 0;
 
 	if (map->type != BPFI_MAP_PERF_EVENT_ARRAY)
 		return -EINVAL;
 	if (index >= map->max_entries)
 		return -E2BIG;
-	if (perfbuf_off && (perfbuf_off % BPFI_PAGE_SIZE || perfbuf_off < 2 * BPFI_PAGE_SIZE))
-		return -EINVAL;
+	if (perfbuf_off) {
+		moff = perfbuf_meta_off(map, perfbuf_off);
+		if (!moff)
+			return -EINVAL;
+	}
 	slots = MAPS_AT(map, map->data_off);
-	/* Release: pairs with the acquire load in perf_slot() (perfbuf.c). */
-	atomic_store_explicit(&slots[index], perfbuf_off, memory_order_release);
+	/* The descriptor's offset, which perf_slot() (perfbuf.c) can check against the meta
+	 * region: the slot itself is writable by every target. Release: pairs with the acquire
+	 * load there. */
+	atomic_store_explicit(&slots[index], moff, memory_order_release);
 	return 0;
 }

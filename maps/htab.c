@@ -43,10 +43,19 @@ static bool is_lru(const struct bpfi_map_hdr *map)
 	return map->type == BPFI_MAP_LRU_HASH || map->type == BPFI_MAP_LRU_PERCPU_HASH;
 }
 
+/* The layout (meta: read-only in targets, trusted) and the free stack (data: untrusted). */
 static struct maps_htab *htab_of(struct bpfi_map_hdr *map)
+{
+	return (struct maps_htab *)(void *)map->impl;
+}
+
+static struct maps_htab_free *free_of(struct bpfi_map_hdr *map)
 {
 	return MAPS_AT(map, map->data_off);
 }
+
+/* Bounds every retry loop a corrupted arena could otherwise keep going (stack_pop()). */
+#define HTAB_MAX_RETRIES (1u << 20)
 
 /* FNV-1a over the key, then the murmur3 finaliser so that low bits select buckets well. */
 /*
@@ -118,16 +127,29 @@ static uint64_t elem_off(struct bpfi_map_hdr *map, const struct maps_htab_elem *
 	return (uint64_t)((const char *)e - (const char *)map);
 }
 
-/* An element from a chain link; NULL for an offset outside the element area (a corrupted
- * arena must not make us read outside the map). */
-static struct maps_htab_elem *elem_from_off(struct bpfi_map_hdr *map, struct maps_htab *h,
-					    uint64_t off)
+/*
+ * An element from a chain link (a bucket head or a next field: data the targets can write);
+ * NULL for an offset that is not 8-byte aligned inside the element area. An aligned offset
+ * inside it that does not start an element gives a wrong element, whose whole extent is still
+ * inside the area: wrong contents, never memory outside the map. Two compares and a mask
+ * (off - elems_off wraps for offsets below the area).
+ */
+static inline struct maps_htab_elem *elem_from_off(struct bpfi_map_hdr *map,
+						   const struct maps_htab *h, uint64_t off)
 {
-	uint64_t end = h->elems_off + (uint64_t)map->max_entries * h->elem_size;
-
-	if (off < h->elems_off || off + h->elem_size > end)
+	if (off - h->elems_off > h->elems_end - h->elems_off - h->elem_size || (off & 7))
 		return NULL;
 	return MAPS_AT(map, off);
+}
+
+/* An element from a free stack link (index + 1, from the data region): NULL for 0 or out of
+ * range. */
+static inline struct maps_htab_elem *elem_from_link(struct bpfi_map_hdr *map, struct maps_htab *h,
+						    uint32_t link)
+{
+	if (!link || link > map->max_entries)
+		return NULL;
+	return elem_at(map, h, link - 1);
 }
 
 static char *elem_key(struct maps_htab_elem *e)
@@ -211,8 +233,11 @@ static struct maps_htab_elem *find_locked(struct bpfi_map_hdr *map, struct maps_
  * We hold the claim on @e (index @idx), so it is on the stack and nobody else can pop it: pop
  * it if it is on top. False when it is not on top any more (something was pushed over it).
  */
-static bool pop_claimed(struct maps_htab *h, struct maps_htab_elem *e, uint32_t idx, uint64_t *head)
+static bool pop_claimed(struct maps_htab_free *h, struct maps_htab_elem *e, uint32_t idx,
+			uint64_t *head)
 {
+	uint32_t tries = 0;
+
 	do {
 		/* Stable: @e is on the stack since before *head was read, or the tag moved on
 		 * and the CAS fails (ABA-safe). */
@@ -224,7 +249,7 @@ static bool pop_claimed(struct maps_htab *h, struct maps_htab_elem *e, uint32_t 
 			    &h->free_head, head, (((*head >> 32) + 1) << 32) | next,
 			    memory_order_acquire, memory_order_acquire))
 			return true;
-	} while ((uint32_t)*head == idx);
+	} while ((uint32_t)*head == idx && ++tries < HTAB_MAX_RETRIES);
 	return false;
 }
 
@@ -234,8 +259,8 @@ static bool pop_claimed(struct maps_htab *h, struct maps_htab_elem *e, uint32_t 
  * from the head we reload into *head, -EBUSY when a live claim is not let go (*round counts
  * the rounds we waited, as in maps__lock_tid()).
  */
-static long claim_held(struct maps_htab *h, struct maps_htab_elem *e, uint64_t st, uint64_t *head,
-		       uint32_t me, uint32_t *round)
+static long claim_held(struct maps_htab_free *h, struct maps_htab_elem *e, uint64_t st,
+		       uint64_t *head, uint32_t me, uint32_t *round)
 {
 	uint32_t owner = (uint32_t)(st >> 32);
 	uint64_t now = atomic_load_explicit(&h->free_head, memory_order_acquire);
@@ -268,24 +293,29 @@ static long claim_held(struct maps_htab *h, struct maps_htab_elem *e, uint64_t s
 static struct maps_htab_elem *stack_pop(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me,
 					long *ret_err)
 {
-	uint64_t head = atomic_load_explicit(&h->free_head, memory_order_acquire);
+	struct maps_htab_free *hf = free_of(map);
+	uint64_t head = atomic_load_explicit(&hf->free_head, memory_order_acquire);
 	uint32_t round = 0;
 
-	for (;;) {
+	for (uint32_t tries = 0;; tries++) {
 		uint32_t idx = (uint32_t)head;
-		struct maps_htab_elem *e;
+		struct maps_htab_elem *e = elem_from_link(map, h, idx);
 		uint64_t st = HTAB_FREE;
 		long r;
 
-		if (!idx || idx > map->max_entries)
+		if (!e)
 			return NULL;
-		e = elem_at(map, h, idx - 1);
+		if (tries > HTAB_MAX_RETRIES) {
+			/* Only a target rewriting the stack's head under us gets here. */
+			*ret_err = -BPFI_EBUSY;
+			return NULL;
+		}
 		/* Claim it before popping it. Acquire: pairs with the release FREE stores in
 		 * stack_push() and below, so the last owner is done with the element. */
 		if (!atomic_compare_exchange_strong_explicit(&e->state, &st, HTAB_STATE(me),
 							     memory_order_acquire,
 							     memory_order_acquire)) {
-			r = claim_held(h, e, st, &head, me, &round);
+			r = claim_held(hf, e, st, &head, me, &round);
 			if (r < 0) {
 				*ret_err = r;
 				return NULL;
@@ -293,7 +323,7 @@ static struct maps_htab_elem *stack_pop(struct bpfi_map_hdr *map, struct maps_ht
 			if (!r)
 				continue;
 		}
-		if (pop_claimed(h, e, idx, &head))
+		if (pop_claimed(hf, e, idx, &head))
 			return e;
 		/* Still on the stack, under what was pushed over it: hand the claim back.
 		 * Release: pairs with the acquire claim CAS above. */
@@ -304,14 +334,17 @@ static struct maps_htab_elem *stack_pop(struct bpfi_map_hdr *map, struct maps_ht
 /* Push @e, which we hold (IN_FLIGHT(me)); it says so until it is on the stack. */
 static void stack_push(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_htab_elem *e)
 {
+	struct maps_htab_free *hf = free_of(map);
 	uint32_t idx = elem_index(map, h, e) + 1;
-	uint64_t head = atomic_load_explicit(&h->free_head, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&hf->free_head, memory_order_relaxed);
 
+	/* Unbounded only while others keep pushing and popping: each failure is their progress
+	 * (a target rewriting the head in a loop can delay us, as any writer can). */
 	do {
 		atomic_store_explicit(&e->free_next, (uint32_t)head, memory_order_relaxed);
 		/* Release: pairs with the acquire CAS in pop_claimed(). */
 	} while (!atomic_compare_exchange_weak_explicit(
-		&h->free_head, &head, (((head >> 32) + 1) << 32) | idx, memory_order_release,
+		&hf->free_head, &head, (((head >> 32) + 1) << 32) | idx, memory_order_release,
 		memory_order_relaxed));
 	/* Now on the stack: FREE lets poppers claim it (until then they wait for us, or take
 	 * over if we die here). Release: pairs with the acquire claim CAS in stack_pop(). */
@@ -358,7 +391,7 @@ static enum reclaim_result reclaim_one(struct bpfi_map_hdr *map, struct maps_hta
 	    maps__tid_alive((uint32_t)(st >> 32)))
 		return RECLAIM_SKIP;
 	/* Acquire: keeps this load after the liveness check and before the state CAS. */
-	if ((uint32_t)atomic_load_explicit(&h->free_head, memory_order_acquire))
+	if ((uint32_t)atomic_load_explicit(&free_of(map)->free_head, memory_order_acquire))
 		return RECLAIM_STACK_USED;
 	/* The hash is the owner's, written before any link: the bucket @e would be in. */
 	b = bucket_of(map, h, atomic_load_explicit(&e->hash, memory_order_relaxed));
@@ -387,7 +420,8 @@ static enum reclaim_result reclaim_one(struct bpfi_map_hdr *map, struct maps_hta
 static struct maps_htab_elem *lru_evict(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t me)
 {
 	for (uint32_t tries = 0; tries < 2 * map->max_entries + 2; tries++) {
-		uint64_t i = atomic_fetch_add_explicit(&h->lru_hand, 1, memory_order_relaxed);
+		uint64_t i =
+			atomic_fetch_add_explicit(&free_of(map)->lru_hand, 1, memory_order_relaxed);
 		struct maps_htab_elem *e = elem_at(map, h, (uint32_t)(i % map->max_entries));
 		uint64_t st = atomic_load_explicit(&e->state, memory_order_relaxed);
 		_Atomic uint64_t *link = NULL;
@@ -444,8 +478,8 @@ static struct maps_htab_elem *htab_reclaim(struct bpfi_map_hdr *map, struct maps
 		atomic_store_explicit(&e->free_next, chain, memory_order_relaxed);
 		chain = i + 1;
 	}
-	while (chain) {
-		e = elem_at(map, h, chain - 1);
+	/* The links were ours, but sit in the data region: checked, and at most max_entries. */
+	for (uint32_t n = 0; n < map->max_entries && (e = elem_from_link(map, h, chain)); n++) {
 		chain = atomic_load_explicit(&e->free_next, memory_order_relaxed);
 		stack_push(map, h, e);
 	}
@@ -662,6 +696,43 @@ long maps__htab_lookup_user(struct bpfi_map_hdr *map, const void *key, void *val
 	return e ? 0 : -BPFI_ENOENT;
 }
 
+/*
+ * Under bucket @i's lock (@b): whether @e's key belongs to this bucket and @e is where a walk
+ * of the chain finds it first. Iteration returns only such keys, so that each key it returns
+ * sits further down its chain than the one before, or in a later bucket: a chain a target
+ * corrupted (a cycle, another bucket's element, a key twice) ends the bucket instead of making
+ * get_next_key go round for ever.
+ */
+static bool key_is_first(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_bucket *b,
+			 uint32_t i, struct maps_htab_elem *e)
+{
+	_Atomic uint64_t *link = NULL;
+	uint32_t hash = htab_hash(h, elem_key(e), map->key_size);
+
+	return (hash & (h->n_buckets - 1)) == i &&
+	       find_locked(map, h, b, elem_key(e), hash, NULL, &link) == e;
+}
+
+/* Under @b's lock: whether a walk of its chain meets @n before it gets past @e. */
+static bool before(struct bpfi_map_hdr *map, struct maps_htab *h, struct maps_bucket *b,
+		   const struct maps_htab_elem *n, const struct maps_htab_elem *e)
+{
+	uint64_t off = atomic_load_explicit(&b->head, memory_order_relaxed);
+
+	for (uint32_t steps = 0; !(off & 1) && steps < map->max_entries; steps++) {
+		struct maps_htab_elem *x = elem_from_off(map, h, off);
+
+		if (!x)
+			break;
+		if (x == n)
+			return true;
+		if (x == e)
+			break;
+		off = atomic_load_explicit(&x->next, memory_order_relaxed);
+	}
+	return false;
+}
+
 /* The first key of bucket @i or later, into @next_key. */
 static long first_key_from(struct bpfi_map_hdr *map, struct maps_htab *h, uint32_t i,
 			   void *next_key)
@@ -679,6 +750,8 @@ static long first_key_from(struct bpfi_map_hdr *map, struct maps_htab *h, uint32
 			return -BPFI_EBUSY;
 		off = atomic_load_explicit(&b->head, memory_order_relaxed);
 		e = (off & 1) ? NULL : elem_from_off(map, h, off);
+		if (e && !key_is_first(map, h, b, i, e))
+			e = NULL;
 		if (e)
 			bpfi_memcpy(next_key, elem_key(e), map->key_size);
 		maps__unlock(&b->lock);
@@ -712,6 +785,9 @@ long maps__htab_get_next_key(struct bpfi_map_hdr *map, const void *key, void *ne
 	}
 	off = atomic_load_explicit(&e->next, memory_order_relaxed);
 	n = (off & 1) ? NULL : elem_from_off(map, h, off);
+	if (n &&
+	    (!key_is_first(map, h, b, hash & (h->n_buckets - 1), n) || before(map, h, b, n, e)))
+		n = NULL; /* n's key was seen already: a cycle, the bucket ends here */
 	if (n)
 		bpfi_memcpy(next_key, elem_key(n), map->key_size);
 	maps__unlock(&b->lock);

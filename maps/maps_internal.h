@@ -2,6 +2,24 @@
 /*
  * Layouts of each map type inside its arena block, the owner-tid lock, and the prototypes the
  * files of maps/ share. Freestanding: included by the stub build too.
+ *
+ * Trust (DESIGN.md D3, issue 11 A3). Every target of a session maps the arena, and a target is
+ * any process its user controls: it can write whatever its own mapping lets it write, with
+ * plain stores or through /proc/self/mem, at any moment. No process may thereby make another
+ * process of the session (a target of another user, or the host) read or write outside that
+ * map's own storage, loop forever, or crash. So:
+ *  - what never changes after creation (the map header: type, sizes, max_entries, data_off,
+ *    and in impl the type's layout: bucket count, element size, offsets, ring mask; perf
+ *    buffer descriptors) is in the arena's meta region, which targets map read-only from an
+ *    O_RDONLY fd of the memfd (a MAP_SHARED mapping without VM_MAYWRITE: mprotect cannot make
+ *    it writable, /proc/self/mem cannot write it, and the read-write mapping of the data region
+ *    after it cannot be grown over it by mremap, which only extends forward);
+ *  - everything in the data region (values, chain links, bucket heads, free stack, element
+ *    states, lock words, ring and perf positions, record headers, perf array slots) is input:
+ *    each offset or index read from it is read once into a local, checked (range within the
+ *    map's own storage, alignment) and only then used, and every walk is bounded by the map's
+ *    size. A corrupted map gives wrong contents or failed operations, nothing worse. Lock words
+ *    are bounded by lock.c's schedule (-EBUSY after SPIN_LIMIT rounds), never a hang.
  */
 #ifndef BPFI_MAPS_INTERNAL_H
 #define BPFI_MAPS_INTERNAL_H
@@ -82,7 +100,8 @@ int maps__wait_owner(uint32_t owner, uint32_t round); /* 1 gone, 0 wait on, -EBU
 /*
  * Hash maps (HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH):
  *
- *   hdr (128) | struct maps_htab | buckets[n_buckets] | elems[max_entries]
+ *   meta: hdr (128), its impl a struct maps_htab (the layout, fixed)
+ *   data: struct maps_htab_free | buckets[n_buckets] | elems[max_entries]
  *
  * Every element is preallocated (the kernel's prealloc mode). Chains link elements by their
  * offset from the map header; a chain ends with a "nulls" value (bucket << 1 | 1), so a
@@ -90,18 +109,23 @@ int maps__wait_owner(uint32_t owner, uint32_t round); /* 1 gone, 0 wait on, -EBU
  * (kernel hlist_nulls). Unused elements sit on a lock-free stack with a tagged head.
  */
 struct maps_htab {
-	_Atomic uint64_t free_head; /* tag << 32 | (element index + 1); 0 index: empty */
-	_Atomic uint64_t lru_hand; /* clock hand for LRU eviction */
 	uint32_t n_buckets; /* a power of two */
-	uint32_t elem_size;
+	uint32_t elem_size; /* a multiple of 8 */
 	uint32_t key_stride; /* round_up(key_size, 8) */
 	uint32_t value_stride; /* round_up(value_size, 8): one CPU's copy */
 	uint64_t buckets_off; /* from the map header */
 	uint64_t elems_off;
+	uint64_t elems_end; /* elems_off + max_entries * elem_size */
 	uint64_t seed;
-	uint64_t pad[2];
 };
-_Static_assert(sizeof(struct maps_htab) == 72, "htab control layout");
+_Static_assert(sizeof(struct maps_htab) <= sizeof(((struct bpfi_map_hdr *)0)->impl),
+	       "htab layout fits the header");
+
+/* At data_off: what every writer changes. */
+struct maps_htab_free {
+	_Atomic uint64_t free_head; /* tag << 32 | (element index + 1); 0 index: empty */
+	_Atomic uint64_t lru_hand; /* clock hand for LRU eviction */
+};
 
 struct maps_bucket {
 	_Atomic uint64_t head; /* element offset, or nulls */
@@ -134,18 +158,19 @@ _Static_assert(sizeof(struct maps_htab_elem) == 32, "htab element layout");
  * PROG_ARRAY: _Atomic uint32_t program ids (0 empty). PERF_EVENT_ARRAY: _Atomic uint64_t arena
  * offsets of perf buffers (0 empty). CGROUP_ARRAY: _Atomic uint32_t (unused).
  *
- * Ring buffer, kernel layout from the consumer page on (struct bpf_ringbuf):
- *   hdr page: hdr (128) | struct maps_ringbuf        (private: never mapped by users)
- *   +1 page:  consumer_pos                           (mmap pgoff 0, read-write)
- *   +2 pages: producer_pos, pending_pos              (mmap pgoff 1, read-only)
- *   +3 pages: data[max_entries]                      (users map it twice, after the producer)
- * A record header's pg_off counts pages from the map header, as the kernel counts them from
- * struct bpf_ringbuf, so submit finds the map from the sample alone.
+ * Ring buffer, kernel layout from the consumer page on (struct bpf_ringbuf); the header (meta)
+ * holds the mask in impl[0]; at data_off:
+ *   page 0:   struct maps_ringbuf, the slots         (private: never mapped by users)
+ *   page 1:   consumer_pos                           (mmap pgoff 0, read-write)
+ *   page 2:   producer_pos, pending_pos              (mmap pgoff 1, read-only)
+ *   page 3..: data[max_entries]                      (users map it twice, after the producer)
+ * A record header's pg_off (the kernel's, pages back to struct bpf_ringbuf; consumers never
+ * read it) holds the map header's slot in the meta region (self_off / BPFI_META_ALIGN), so
+ * submit finds the map from the sample alone, and checks what it found (ringbuf.c).
  */
 struct maps_ringbuf {
 	_Atomic uint32_t lock; /* owner tid, serialises reservations (kernel spinlock) */
 	uint32_t pad;
-	uint64_t mask; /* max_entries - 1 */
 	_Atomic uint64_t wakeups; /* wakeups requested by submit; the host polls this */
 };
 
@@ -165,7 +190,7 @@ _Static_assert(RINGBUF_SLOTS_OFF + RINGBUF_SLOTS * sizeof(struct maps_ringbuf_sl
 		       BPFI_PAGE_SIZE,
 	       "ringbuf slots fit the header page");
 
-#define RINGBUF_CONS_PAGE 1
+#define RINGBUF_CONS_PAGE 1 /* pages from data_off */
 #define RINGBUF_PROD_PAGE 2
 #define RINGBUF_DATA_PAGE 3
 
@@ -175,18 +200,39 @@ struct maps_ringbuf_pos {
 };
 
 /*
- * A perf buffer: one private page (struct maps_perfbuf), then struct perf_event_mmap_page,
- * then data_pages pages. The offset handed out is that of perf_event_mmap_page.
+ * A perf buffer: in the data region one private page (struct maps_perfbuf), then struct
+ * perf_event_mmap_page, then data_pages pages; in the meta region its descriptor. The offset
+ * handed out is that of perf_event_mmap_page; a PERF_EVENT_ARRAY slot holds the descriptor's.
  */
 struct maps_perfbuf {
 	_Atomic uint32_t lock; /* owner tid: writers on one "CPU" are not serialised by
 					 * preemption as in the kernel, so they take this */
-	uint32_t data_pages;
+	uint32_t pad;
 	_Atomic uint64_t lost; /* records dropped and not yet reported */
 	_Atomic uint64_t wakeups;
+};
+struct maps_perfbuf_meta {
 	uint64_t magic;
+	uint64_t page_off; /* arena offset of its perf_event_mmap_page */
+	uint32_t data_pages; /* a power of two */
+	uint32_t pad;
 };
 #define PERFBUF_MAGIC 0x4655425246524550ULL /* "PERFBUFF" */
+
+/*
+ * The arena object at arena offset @off in the meta region, when @off names a whole
+ * BPFI_META_ALIGN slot there (one compare, one mask); else NULL. For offsets read from the
+ * data region (perf array slots, ring record headers).
+ */
+static inline void *maps__meta_at(char *arena, uint64_t off)
+{
+	const struct bpfi_arena_hdr *ah = (const struct bpfi_arena_hdr *)(void *)arena;
+
+	if (off - BPFI_ARENA_HDR_SIZE >= ah->meta_size - BPFI_ARENA_HDR_SIZE ||
+	    (off & (BPFI_META_ALIGN - 1)))
+		return NULL;
+	return arena + off;
+}
 
 /* struct perf_event_mmap_page, the fields we use at their uapi offsets. */
 struct maps_perf_page {

@@ -38,29 +38,29 @@ static void ring_write(char *data, uint64_t dsize, uint64_t pos, const void *src
 	}
 }
 
-/* The perf buffer of slot @index, or NULL. */
-static struct maps_perf_page *perf_slot(struct bpfi_map_hdr *map, uint32_t index)
+/*
+ * The descriptor of the perf buffer slot @index names, or NULL. The slot is in the data region
+ * (any target can rewrite it): it must name a descriptor slot of the meta region, whose fields
+ * only the host writes. A target can thus only point the slot at another perf buffer of the
+ * session.
+ */
+static const struct maps_perfbuf_meta *perf_slot(struct bpfi_map_hdr *map, uint32_t index)
 {
 	_Atomic uint64_t *slots = MAPS_AT(map, map->data_off);
-	char *arena = bpfi_map_arena_base(map);
-	struct maps_perfbuf *pb;
 	/* Acquire: pairs with the release store in bpfi_perf_array_set(), so the buffer's
 	 * initialised header is visible. */
 	uint64_t off = atomic_load_explicit(&slots[index], memory_order_acquire);
+	const struct maps_perfbuf_meta *pm = maps__meta_at(bpfi_map_arena_base(map), off);
 
-	if (!off || off < BPFI_PAGE_SIZE)
+	if (!pm || pm->magic != PERFBUF_MAGIC)
 		return NULL;
-	pb = (void *)(arena + off - BPFI_PAGE_SIZE);
-	if (pb->magic != PERFBUF_MAGIC)
-		return NULL;
-	return (void *)(arena + off);
+	return pm;
 }
 
 /* Under the buffer's lock: append a PERF_RECORD_LOST (if any) and the sample, then publish. */
-static long perf_write(struct maps_perfbuf *pb, struct maps_perf_page *pg, const void *data,
-		       uint64_t size)
+static long perf_write(struct maps_perfbuf *pb, struct maps_perf_page *pg, uint64_t dsize,
+		       const void *data, uint64_t size)
 {
-	uint64_t dsize = (uint64_t)pb->data_pages * BPFI_PAGE_SIZE;
 	char *ring = (char *)pg + BPFI_PAGE_SIZE;
 	uint64_t raw = MAPS_ROUND8(size + 4) - 4;
 	uint64_t rec = sizeof(struct perf_rec_hdr) + 4 + raw;
@@ -108,6 +108,7 @@ long bpfi_perf_event_output_tid(struct bpfi_map_hdr *map, uint64_t flags, uint32
 				const void *data, uint64_t size, uint32_t tid)
 {
 	uint64_t index = flags & BPFI_F_INDEX_MASK;
+	const struct maps_perfbuf_meta *pm;
 	struct maps_perf_page *pg;
 	struct maps_perfbuf *pb;
 	long err;
@@ -120,14 +121,15 @@ long bpfi_perf_event_output_tid(struct bpfi_map_hdr *map, uint64_t flags, uint32
 		return -BPFI_E2BIG;
 	if (size > 0xffff - 16)
 		return -BPFI_E2BIG; /* perf_event_header.size is 16 bits */
-	pg = perf_slot(map, (uint32_t)index);
-	if (!pg)
+	pm = perf_slot(map, (uint32_t)index);
+	if (!pm)
 		return -BPFI_ENOENT;
+	pg = (void *)(bpfi_map_arena_base(map) + pm->page_off);
 	pb = (void *)((char *)pg - BPFI_PAGE_SIZE);
 	err = maps__lock_tid(&pb->lock, tid ? tid : maps__tid());
 	if (err)
 		return err;
-	err = perf_write(pb, pg, data, size);
+	err = perf_write(pb, pg, (uint64_t)pm->data_pages * BPFI_PAGE_SIZE, data, size);
 	maps__unlock(&pb->lock);
 	if (!err)
 		atomic_fetch_add_explicit(&pb->wakeups, 1, memory_order_release);

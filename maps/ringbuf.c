@@ -26,19 +26,31 @@ struct ringbuf_hdr {
 	uint32_t pg_off; /* pages from the map header (kernel: from struct bpf_ringbuf) */
 };
 
+/*
+ * Positions, record headers and slots are in the data region, where any target can write them:
+ * positions are masked to 8-byte aligned offsets of the data area before any use, walks over
+ * records are bounded by the ring's size, and the map a record names is checked (commit).
+ */
 static struct maps_ringbuf *rb_of(struct bpfi_map_hdr *map)
 {
-	return MAPS_AT(map, sizeof(struct bpfi_map_hdr));
+	return MAPS_AT(map, map->data_off);
+}
+
+/* The ring's size - 1, from the header (meta: trusted). */
+static uint64_t rb_mask(const struct bpfi_map_hdr *map)
+{
+	return map->impl[0];
 }
 
 static struct maps_ringbuf_pos *rb_page(struct bpfi_map_hdr *map, uint64_t page)
 {
-	return MAPS_AT(map, page * BPFI_PAGE_SIZE);
+	return MAPS_AT(map, map->data_off + page * BPFI_PAGE_SIZE);
 }
 
-static struct ringbuf_hdr *rb_rec(struct bpfi_map_hdr *map, struct maps_ringbuf *rb, uint64_t pos)
+static struct ringbuf_hdr *rb_rec(struct bpfi_map_hdr *map, uint64_t pos)
 {
-	return MAPS_AT(map, RINGBUF_DATA_PAGE * BPFI_PAGE_SIZE + (pos & rb->mask));
+	return MAPS_AT(map, map->data_off + RINGBUF_DATA_PAGE * BPFI_PAGE_SIZE +
+				    (pos & rb_mask(map) & ~(uint64_t)7));
 }
 
 static uint64_t rec_span(uint32_t len)
@@ -49,13 +61,13 @@ static uint64_t rec_span(uint32_t len)
 
 static void rec_init(struct bpfi_map_hdr *map, struct ringbuf_hdr *hdr, uint32_t len)
 {
-	hdr->pg_off = (uint32_t)(((char *)hdr - (char *)map) / BPFI_PAGE_SIZE);
+	hdr->pg_off = (uint32_t)(map->self_off / BPFI_META_ALIGN);
 	atomic_store_explicit(&hdr->len, len, memory_order_relaxed);
 }
 
 static struct maps_ringbuf_slot *rb_slots(struct bpfi_map_hdr *map)
 {
-	return MAPS_AT(map, RINGBUF_SLOTS_OFF);
+	return MAPS_AT(map, map->data_off + RINGBUF_SLOTS_OFF);
 }
 
 static struct maps_ringbuf_slot *slot_find(struct bpfi_map_hdr *map, uint64_t pos)
@@ -123,13 +135,14 @@ static bool recover_busy(struct bpfi_map_hdr *map, struct ringbuf_hdr *hdr, uint
 }
 
 /* Under rb->lock: advance pending_pos over committed records (kernel 6.8+). */
-static uint64_t advance_pending(struct bpfi_map_hdr *map, struct maps_ringbuf *rb,
-				struct maps_ringbuf_pos *prod, uint64_t prod_pos)
+static uint64_t advance_pending(struct bpfi_map_hdr *map, struct maps_ringbuf_pos *prod,
+				uint64_t prod_pos)
 {
-	uint64_t pend = atomic_load_explicit(&prod->pending_pos, memory_order_relaxed);
+	uint64_t pend = atomic_load_explicit(&prod->pending_pos, memory_order_relaxed) & ~7ull;
 
-	while (pend < prod_pos) {
-		struct ringbuf_hdr *hdr = rb_rec(map, rb, pend);
+	/* At most a lap of the smallest records: positions a target wrote cannot keep us. */
+	for (uint64_t n = 0; pend < prod_pos && n <= (rb_mask(map) + 1) / 8; n++) {
+		struct ringbuf_hdr *hdr = rb_rec(map, pend);
 		/* Acquire: pairs with the exchange in ringbuf_commit(). */
 		uint32_t len = atomic_load_explicit(&hdr->len, memory_order_acquire);
 
@@ -152,34 +165,35 @@ void *bpfi_ringbuf_reserve_tid(struct bpfi_map_hdr *map, uint64_t size, uint64_t
 	struct maps_ringbuf *rb = rb_of(map);
 	struct maps_ringbuf_pos *cons = rb_page(map, RINGBUF_CONS_PAGE);
 	struct maps_ringbuf_pos *prod = rb_page(map, RINGBUF_PROD_PAGE);
-	uint64_t len, cons_pos, prod_pos, pend, pad, new_prod;
+	uint64_t len, cons_pos, prod_pos, pend, pad, new_prod, mask = rb_mask(map);
 	struct ringbuf_hdr *hdr;
 	uint32_t me = tid ? tid : maps__tid();
 
 	if (map->type != BPFI_MAP_RINGBUF || flags || size > (UINT32_MAX >> 2))
 		return NULL;
 	len = MAPS_ROUND8(size + BPFI_RINGBUF_HDR_SZ);
-	if (len > rb->mask + 1)
+	if (len > mask + 1)
 		return NULL;
 	/* Acquire: pairs with the consumer's release store of consumer_pos (libbpf
 	 * ringbuf_process_ring()), so the space it gave back is really free. */
 	cons_pos = atomic_load_explicit(&cons->pos, memory_order_acquire);
 	if (maps__lock_tid(&rb->lock, me))
 		return NULL;
-	prod_pos = atomic_load_explicit(&prod->pos, memory_order_relaxed);
-	pend = advance_pending(map, rb, prod, prod_pos);
-	pad = (prod_pos & rb->mask) + len > rb->mask + 1 ? rb->mask + 1 - (prod_pos & rb->mask) : 0;
+	/* Aligned, so that the padding record below has room for its header. */
+	prod_pos = atomic_load_explicit(&prod->pos, memory_order_relaxed) & ~7ull;
+	pend = advance_pending(map, prod, prod_pos);
+	pad = (prod_pos & mask) + len > mask + 1 ? mask + 1 - (prod_pos & mask) : 0;
 	new_prod = prod_pos + pad + len;
 	/* The kernel's two checks: the producer stays within one lap of the consumer and of
 	 * the oldest uncommitted record. */
-	if (new_prod - cons_pos > rb->mask || new_prod - pend > rb->mask) {
+	if (new_prod - cons_pos > mask || new_prod - pend > mask) {
 		maps__unlock(&rb->lock);
 		return NULL;
 	}
 	if (pad)
-		rec_init(map, rb_rec(map, rb, prod_pos),
+		rec_init(map, rb_rec(map, prod_pos),
 			 (uint32_t)(pad - BPFI_RINGBUF_HDR_SZ) | BPFI_RINGBUF_DISCARD);
-	hdr = rb_rec(map, rb, prod_pos + pad);
+	hdr = rb_rec(map, prod_pos + pad);
 	rec_init(map, hdr, (uint32_t)size | BPFI_RINGBUF_BUSY);
 	slot_take(map, prod_pos + pad, me);
 	/* Release: pairs with the consumer's acquire load of producer_pos; the headers above
@@ -191,13 +205,13 @@ void *bpfi_ringbuf_reserve_tid(struct bpfi_map_hdr *map, uint64_t size, uint64_t
 
 /* The free-running position of our BUSY record at data offset @rec_pos: the latest position
  * with that offset before the producer's, which cannot lap a record still BUSY. */
-static uint64_t busy_pos(struct bpfi_map_hdr *map, struct maps_ringbuf *rb, uint64_t rec_pos)
+static uint64_t busy_pos(struct bpfi_map_hdr *map, uint64_t rec_pos)
 {
 	uint64_t prod =
 		atomic_load_explicit(&rb_page(map, RINGBUF_PROD_PAGE)->pos, memory_order_acquire);
-	uint64_t pos = (prod & ~rb->mask) + rec_pos;
+	uint64_t pos = (prod & ~rb_mask(map)) + rec_pos;
 
-	return pos >= prod ? pos - (rb->mask + 1) : pos;
+	return pos >= prod ? pos - (rb_mask(map) + 1) : pos;
 }
 
 static void release_slot(struct bpfi_map_hdr *map, uint64_t pos)
@@ -209,24 +223,42 @@ static void release_slot(struct bpfi_map_hdr *map, uint64_t pos)
 		atomic_store_explicit(&s->tid, 0, memory_order_release);
 }
 
-static void ringbuf_commit(void *sample, uint64_t flags, bool discard)
+/*
+ * The ring whose record header is at @hdr (a sample returned by reserve, so in the data area of
+ * a ring of this arena), found through the header's pg_off, which any target can rewrite: it
+ * must name a map header slot of the meta region, that map a ring, and its data area must hold
+ * @hdr. NULL otherwise. @arena: this process's mapping of the arena.
+ */
+static struct bpfi_map_hdr *rec_map(char *arena, struct ringbuf_hdr *hdr, uint64_t *ret_rec_pos)
+{
+	uint32_t slot = *(volatile uint32_t *)&hdr->pg_off; /* once */
+	struct bpfi_map_hdr *map = maps__meta_at(arena, (uint64_t)slot * BPFI_META_ALIGN);
+	uint64_t rec_pos;
+
+	if (!map || map->magic != BPFI_MAP_MAGIC || map->type != BPFI_MAP_RINGBUF)
+		return NULL;
+	rec_pos = (uint64_t)((char *)hdr - (char *)rb_rec(map, 0));
+	if (rec_pos > rb_mask(map) + 1 - BPFI_RINGBUF_HDR_SZ || (rec_pos & 7))
+		return NULL;
+	*ret_rec_pos = rec_pos;
+	return map;
+}
+
+static void ringbuf_commit(char *arena, void *sample, uint64_t flags, bool discard)
 {
 	struct ringbuf_hdr *hdr = (struct ringbuf_hdr *)sample - 1;
-	uintptr_t page = (uintptr_t)hdr & ~(uintptr_t)(BPFI_PAGE_SIZE - 1);
-	struct bpfi_map_hdr *map =
-		(struct bpfi_map_hdr *)(page - (uintptr_t)hdr->pg_off * BPFI_PAGE_SIZE);
-	struct maps_ringbuf *rb = rb_of(map);
+	uint64_t rec_pos = 0, cons_pos, pos;
+	struct bpfi_map_hdr *map = rec_map(arena, hdr, &rec_pos);
 	uint32_t new_len = atomic_load_explicit(&hdr->len, memory_order_relaxed);
-	uint64_t rec_pos, cons_pos, pos;
+	struct maps_ringbuf *rb;
 
-	if (map->magic != BPFI_MAP_MAGIC || map->type != BPFI_MAP_RINGBUF ||
-	    !(new_len & BPFI_RINGBUF_BUSY))
+	if (!map || !(new_len & BPFI_RINGBUF_BUSY))
 		return; /* not a live reservation: ignore rather than corrupt the ring */
+	rb = rb_of(map);
 	new_len &= ~BPFI_RINGBUF_BUSY;
 	if (discard)
 		new_len |= BPFI_RINGBUF_DISCARD;
-	rec_pos = (uint64_t)((char *)hdr - (char *)rb_rec(map, rb, 0));
-	pos = busy_pos(map, rb, rec_pos);
+	pos = busy_pos(map, rec_pos);
 	/* Release: pairs with the consumer's acquire load of the header (libbpf
 	 * ringbuf_process_ring()) and with advance_pending(): the sample is complete. */
 	atomic_exchange_explicit(&hdr->len, new_len, memory_order_acq_rel);
@@ -237,19 +269,19 @@ static void ringbuf_commit(void *sample, uint64_t flags, bool discard)
 	/* Acquire: pairs with the consumer's release store of consumer_pos. */
 	cons_pos =
 		atomic_load_explicit(&rb_page(map, RINGBUF_CONS_PAGE)->pos, memory_order_acquire) &
-		rb->mask;
+		rb_mask(map);
 	if ((flags & BPFI_RB_FORCE_WAKEUP) || (cons_pos == rec_pos && !(flags & BPFI_RB_NO_WAKEUP)))
 		atomic_fetch_add_explicit(&rb->wakeups, 1, memory_order_release);
 }
 
-void bpfi_ringbuf_submit(void *sample, uint64_t flags)
+void bpfi_ringbuf_submit(char *arena, void *sample, uint64_t flags)
 {
-	ringbuf_commit(sample, flags, false);
+	ringbuf_commit(arena, sample, flags, false);
 }
 
-void bpfi_ringbuf_discard(void *sample, uint64_t flags)
+void bpfi_ringbuf_discard(char *arena, void *sample, uint64_t flags)
 {
-	ringbuf_commit(sample, flags, true);
+	ringbuf_commit(arena, sample, flags, true);
 }
 
 long bpfi_ringbuf_output(struct bpfi_map_hdr *map, const void *data, uint64_t size, uint64_t flags)
@@ -268,13 +300,12 @@ long bpfi_ringbuf_output_tid(struct bpfi_map_hdr *map, const void *data, uint64_
 	if (!rec)
 		return -BPFI_EAGAIN;
 	bpfi_memcpy(rec, data, size);
-	ringbuf_commit(rec, flags, false);
+	ringbuf_commit(bpfi_map_arena_base(map), rec, flags, false);
 	return 0;
 }
 
 uint64_t bpfi_ringbuf_query(struct bpfi_map_hdr *map, uint64_t flags)
 {
-	struct maps_ringbuf *rb = rb_of(map);
 	uint64_t cons, prod;
 
 	if (map->type != BPFI_MAP_RINGBUF)
@@ -285,7 +316,7 @@ uint64_t bpfi_ringbuf_query(struct bpfi_map_hdr *map, uint64_t flags)
 	case BPFI_RB_AVAIL_DATA:
 		return prod - cons;
 	case BPFI_RB_RING_SIZE:
-		return rb->mask + 1;
+		return rb_mask(map) + 1;
 	case BPFI_RB_CONS_POS:
 		return cons;
 	case BPFI_RB_PROD_POS:

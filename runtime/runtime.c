@@ -305,10 +305,12 @@ int bpfi_runtime_drain_printk(void (*fn)(const struct bpfi_printk_line *line, vo
 	data = base + prod_off + BPFI_PAGE_SIZE;
 	mask = rt->printk_ring->max_entries - 1;
 
-	cons = atomic_load_explicit(cons_pos, memory_order_relaxed);
+	/* Positions and headers are in the arena, which targets can write: aligned before use,
+	 * and at most a ring's worth of records per call, whatever producer_pos says. */
+	cons = atomic_load_explicit(cons_pos, memory_order_relaxed) & ~7ull;
 	/* Synchronizes with the release store of producer_pos in the reserve helper. */
 	prod = atomic_load_explicit(prod_pos, memory_order_acquire);
-	while (cons < prod) {
+	for (uint64_t left = (mask + 1) / 8; cons < prod && left; left--) {
 		uint32_t hdr[2], len;
 
 		ring_copy(hdr, data, mask, cons, sizeof(hdr));

@@ -44,13 +44,13 @@ STUB_HELPER(ringbuf_reserve)
 /* bpf_ringbuf_submit(data, flags) and _discard: void in the kernel; r0 is 0. */
 STUB_HELPER(ringbuf_submit)
 {
-	bpfi_ringbuf_submit((void *)(uintptr_t)r1, r2);
+	bpfi_ringbuf_submit(env->arena, (void *)(uintptr_t)r1, r2);
 	return 0;
 }
 
 STUB_HELPER(ringbuf_discard)
 {
-	bpfi_ringbuf_discard((void *)(uintptr_t)r1, r2);
+	bpfi_ringbuf_discard(env->arena, (void *)(uintptr_t)r1, r2);
 	return 0;
 }
 

@@ -321,7 +321,7 @@ static void emit(const struct bpfi_env *env, const struct pk_out *o)
 	rec->len = n;
 	bpfi_memcpy(rec->msg, o->buf, n);
 	rec->msg[n] = '\0';
-	bpfi_ringbuf_submit(rec, 0);
+	bpfi_ringbuf_submit(env->arena, rec, 0);
 }
 
 /*

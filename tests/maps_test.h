@@ -22,4 +22,7 @@ TCase *maps_buffers_tcase(void);
 /* test_maps_libbpf.c */
 TCase *maps_libbpf_tcase(void);
 
+/* test_maps_hostile.c */
+TCase *maps_hostile_tcase(void);
+
 #endif

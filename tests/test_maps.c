@@ -134,7 +134,8 @@ START_TEST(map_create_checks)
 				      i);
 			continue;
 		}
-		ck_assert_uint_eq(map->self_off % PAGE, 0);
+		ck_assert_uint_eq((map->self_off + map->data_off) % PAGE, 0);
+		ck_assert_uint_lt(map->self_off, bpfi_arena_hdr(arena)->meta_size);
 		ck_assert_uint_eq(map->type, create_cases[i].type);
 		ck_assert_uint_ne(map->id, 0);
 	}
@@ -682,7 +683,7 @@ static _Noreturn void kill_child(struct bpfi_map_hdr *map, uint32_t seed)
 
 static struct maps_htab_elem *htab_elem(struct bpfi_map_hdr *map, uint32_t i)
 {
-	struct maps_htab *h = MAPS_AT(map, map->data_off);
+	struct maps_htab *h = (struct maps_htab *)(void *)map->impl;
 
 	return MAPS_AT(map, h->elems_off + (uint64_t)i * h->elem_size);
 }
@@ -690,7 +691,7 @@ static struct maps_htab_elem *htab_elem(struct bpfi_map_hdr *map, uint32_t i)
 /* White box: locks and elements a killed writer left behind (what recovery must repair). */
 static uint32_t count_left_behind(struct bpfi_map_hdr *map)
 {
-	struct maps_htab *h = MAPS_AT(map, map->data_off);
+	struct maps_htab *h = (struct maps_htab *)(void *)map->impl;
 	struct maps_bucket *b = MAPS_AT(map, h->buckets_off);
 	uint32_t n = 0;
 
@@ -705,9 +706,10 @@ static uint32_t count_left_behind(struct bpfi_map_hdr *map)
  * on it that are neither free nor in flight (both would be lost for good). */
 static uint32_t count_lost_free(struct bpfi_map_hdr *map)
 {
-	struct maps_htab *h = MAPS_AT(map, map->data_off);
 	uint8_t *on_list = calloc(map->max_entries, 1);
-	uint32_t idx = (uint32_t)atomic_load(&h->free_head), lost = 0;
+	uint32_t idx = (uint32_t)atomic_load(
+			 &((struct maps_htab_free *)MAPS_AT(map, map->data_off))->free_head),
+		 lost = 0;
 
 	for (uint32_t steps = 0; idx && steps < map->max_entries; steps++) {
 		on_list[idx - 1] = 1;
@@ -873,15 +875,15 @@ static const struct {
 /* Leave the map as a writer @tid stopped at @at would (white box, mirrors htab.c). */
 static void stop_writer_at(struct bpfi_map_hdr *map, enum stop_at at, uint32_t tid)
 {
-	struct maps_htab *h = MAPS_AT(map, map->data_off);
-	uint64_t head = atomic_load(&h->free_head);
+	uint64_t head =
+		atomic_load(&((struct maps_htab_free *)MAPS_AT(map, map->data_off))->free_head);
 	struct maps_htab_elem *e = htab_elem(map, (uint32_t)head - 1);
 	uint32_t key = 999999;
 	uint64_t v = 1;
 
 	switch (at) {
 	case STOP_POPPED:
-		atomic_store(&h->free_head,
+		atomic_store(&((struct maps_htab_free *)MAPS_AT(map, map->data_off))->free_head,
 			     (((head >> 32) + 1) << 32) | atomic_load(&e->free_next));
 		break;
 	case STOP_CLAIMED_TOP:
@@ -942,7 +944,7 @@ END_TEST
 /* The bucket lock of @key, found the way htab.c finds it (white box). */
 static _Atomic uint32_t *bucket_lock_of(struct bpfi_map_hdr *map, uint32_t key)
 {
-	struct maps_htab *h = MAPS_AT(map, map->data_off);
+	struct maps_htab *h = (struct maps_htab *)(void *)map->impl;
 	struct maps_bucket *b = MAPS_AT(map, h->buckets_off);
 	uint64_t v = 1;
 
@@ -1032,5 +1034,6 @@ Suite *maps_suite(void)
 
 	suite_add_tcase(s, maps_buffers_tcase());
 	suite_add_tcase(s, maps_libbpf_tcase());
+	suite_add_tcase(s, maps_hostile_tcase());
 	return s;
 }

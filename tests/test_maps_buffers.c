@@ -153,9 +153,9 @@ static long rb_produce(struct bpfi_map_hdr *map, uint64_t seq)
 		return -EAGAIN;
 	memcpy(p, buf, size);
 	if (seq % 5 == 4)
-		bpfi_ringbuf_discard(p, 0);
+		bpfi_ringbuf_discard(bpfi_map_arena_base(map), p, 0);
 	else
-		bpfi_ringbuf_submit(p, 0);
+		bpfi_ringbuf_submit(bpfi_map_arena_base(map), p, 0);
 	return 0;
 }
 
@@ -181,16 +181,15 @@ START_TEST(ringbuf_semantics)
 	ck_assert_ptr_nonnull(p);
 	hdr = (uint32_t *)p - 2;
 	ck_assert_uint_eq(hdr[0], 13 | BPF_RINGBUF_BUSY_BIT);
-	/* pg_off leads back to the map as in the kernel: from the record's page. */
-	ck_assert_ptr_eq((char *)((uintptr_t)hdr & ~(uintptr_t)(PAGE - 1)) - hdr[1] * PAGE,
-			 (char *)map);
+	/* pg_off leads back to the map: its header's slot in the meta region. */
+	ck_assert_ptr_eq(bpfi_arena_base(arena) + (uint64_t)hdr[1] * BPFI_META_ALIGN, (char *)map);
 	ck_assert_uint_eq(bpfi_ringbuf_query(map, BPF_RB_AVAIL_DATA), 24);
 	ck_assert_uint_eq(bpfi_ringbuf_query(map, BPF_RB_PROD_POS), 24);
 	q = bpfi_ringbuf_reserve(map, 8, 0);
 	ck_assert_ptr_nonnull(q);
-	bpfi_ringbuf_submit(q, 0);
+	bpfi_ringbuf_submit(bpfi_arena_base(arena), q, 0);
 	ck_assert_int_eq(rb_consume(&r, count_cb, &total), 0); /* blocked by the BUSY one */
-	bpfi_ringbuf_discard(p, 0);
+	bpfi_ringbuf_discard(bpfi_arena_base(arena), p, 0);
 	ck_assert_uint_eq(hdr[0], 13 | BPF_RINGBUF_DISCARD_BIT);
 	ck_assert_int_eq(rb_consume(&r, count_cb, &total), 1);
 	ck_assert_uint_eq(total, 8);

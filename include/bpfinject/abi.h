@@ -5,13 +5,19 @@
  * offsets, never pointers, and only fixed-width fields with explicit padding.
  *
  *   arena base
- *   +--------------------------+ 0
- *   | struct bpfi_arena_hdr    |
- *   +--------------------------+ BPFI_ARENA_HDR_SIZE (one page)
- *   | map 1: bpfi_map_hdr,     |  each map: one contiguous block from the bump allocator,
- *   |        type storage      |  page aligned so that mmapable parts can be mapped alone
- *   | map 2 ...                |
+ *   +--------------------------+ 0                          the meta region: written by the
+ *   | struct bpfi_arena_hdr    |                            host only, mapped read-only in
+ *   +--------------------------+ BPFI_ARENA_HDR_SIZE        targets (from an O_RDONLY fd, so
+ *   | map headers, perf buffer |  BPFI_META_ALIGN slots     neither mprotect nor /proc/PID/mem
+ *   | descriptors              |                            can make it writable there)
+ *   +--------------------------+ meta_size (page multiple)
+ *   | map 1 storage            |  the data region: read-write in every process of the
+ *   | map 2 storage ...        |  session, so nothing in it is trusted (maps/maps_internal.h)
  *   +--------------------------+ brk (grows up to size)
+ *
+ * Everything a map's code needs to stay inside its own storage (type, sizes, data_off, the
+ * layout of its storage) is in its header, in the meta region: no process of the session can
+ * change it but the host.
  */
 #ifndef BPFINJECT_ABI_H
 #define BPFINJECT_ABI_H
@@ -24,22 +30,25 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "arena atomics must be lock-free acr
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "arena atomics must be lock-free across processes");
 
 #define BPFI_ARENA_MAGIC    0x414e524149504642ULL /* "BPFIARNA" little endian */
-#define BPFI_ARENA_VERSION  1
+#define BPFI_ARENA_VERSION  2
 #define BPFI_ARENA_HDR_SIZE 4096
 #define BPFI_PAGE_SIZE	    4096
+#define BPFI_META_ALIGN	    128 /* every meta allocation: a map header or less */
 
 struct bpfi_arena_hdr {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t header_size;
 	uint64_t size; /* bytes of the memfd, fixed at creation */
-	_Atomic uint64_t brk; /* next free offset; only grows (maps are not reclaimed yet) */
+	_Atomic uint64_t brk; /* next free data offset; only grows (maps are not reclaimed yet) */
 	uint32_t nr_cpus; /* possible CPUs: the number of per-CPU slots */
 	uint32_t pad0;
 	uint64_t printk_off; /* offset of the trace_printk ring buffer map, 0 if none */
 	_Atomic uint32_t next_map_id;
 	uint32_t pad1;
-	uint64_t reserved[9];
+	uint64_t meta_size; /* bytes of the meta region, from offset 0 */
+	_Atomic uint64_t meta_brk; /* next free meta offset (BPFI_META_ALIGN multiples) */
+	uint64_t reserved[7];
 };
 _Static_assert(sizeof(struct bpfi_arena_hdr) == 128, "arena header layout");
 _Static_assert(offsetof(struct bpfi_arena_hdr, brk) == 24, "arena header layout");
@@ -47,8 +56,9 @@ _Static_assert(offsetof(struct bpfi_arena_hdr, brk) == 24, "arena header layout"
 #define BPFI_MAP_MAGIC 0x50414d42u /* "BMAP" */
 
 /*
- * The common header of every map in the arena. What follows it (hash buckets, array values,
- * ring pages) is the map type's own layout, defined in maps/, found at data_off.
+ * The common header of every map, in the meta region. The map type's storage (hash buckets,
+ * array values, ring pages) is in the data region at data_off from the header, laid out as
+ * maps/ defines; impl holds the type's fixed parameters of that layout.
  * A program's map pointer (what ld_imm64 with BPF_PSEUDO_MAP_FD becomes) points here.
  */
 struct bpfi_map_hdr {
@@ -66,7 +76,7 @@ struct bpfi_map_hdr {
 	_Atomic uint32_t frozen;
 	uint32_t pad0;
 	char name[16];
-	uint64_t impl[6]; /* type-specific bookkeeping, see maps/ */
+	uint64_t impl[6]; /* type-specific layout parameters, see maps/ (fixed at creation) */
 };
 _Static_assert(sizeof(struct bpfi_map_hdr) == 128, "map header layout");
 

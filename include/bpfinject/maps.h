@@ -52,8 +52,9 @@ uint32_t bpfi_prog_array_get(const struct bpfi_map_hdr *map, uint32_t index);
 
 /* Ring buffer (BPF_MAP_TYPE_RINGBUF), kernel layout, read unchanged by libbpf. */
 void *bpfi_ringbuf_reserve(struct bpfi_map_hdr *map, uint64_t size, uint64_t flags);
-void bpfi_ringbuf_submit(void *sample, uint64_t flags);
-void bpfi_ringbuf_discard(void *sample, uint64_t flags);
+/* @arena: the caller's mapping of the arena (the sample's header is not trusted, ringbuf.c). */
+void bpfi_ringbuf_submit(char *arena, void *sample, uint64_t flags);
+void bpfi_ringbuf_discard(char *arena, void *sample, uint64_t flags);
 long bpfi_ringbuf_output(struct bpfi_map_hdr *map, const void *data, uint64_t size, uint64_t flags);
 uint64_t bpfi_ringbuf_query(struct bpfi_map_hdr *map, uint64_t flags);
 /* Wakeups requested by submits so far (a counter the host polls to signal epoll). */
