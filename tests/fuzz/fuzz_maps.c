@@ -295,33 +295,86 @@ static const uint32_t kv_types[] = { BPF_MAP_TYPE_HASH,	       BPF_MAP_TYPE_ARRA
 				     BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
 				     BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH };
 
+/* Empties a map for the next input: zeroes in every array slot, no key in a hash. */
+static void clear_map(struct model *m, int fd)
+{
+	uint8_t key[8], zero[MAX_VALUE * 8 * 4] = { 0 };
+	union bpf_attr a;
+	uint32_t i;
+
+	ASSERT(user_value_size(m) <= sizeof(zero));
+	for (i = 0; i < m->max && m->array; i++) {
+		memset(&a, 0, sizeof(a));
+		a.map_fd = (uint32_t)fd;
+		a.key = (uint64_t)(uintptr_t)&i;
+		a.value = (uint64_t)(uintptr_t)zero;
+		ASSERT(sys(BPF_MAP_UPDATE_ELEM, &a) == 0);
+	}
+	for (i = 0; !m->array; i++) {
+		ASSERT(i <= MAX_ENTRIES);
+		memset(&a, 0, sizeof(a));
+		a.map_fd = (uint32_t)fd;
+		a.next_key = (uint64_t)(uintptr_t)key;
+		if (sys(BPF_MAP_GET_NEXT_KEY, &a) == -ENOENT)
+			break;
+		a.key = (uint64_t)(uintptr_t)key;
+		ASSERT(sys(BPF_MAP_DELETE_ELEM, &a) == 0);
+	}
+}
+
+/*
+ * The map of a shape, made once: the arena never takes back a closed map's memory (a bump
+ * allocator), so a map per input would fill it within minutes.
+ */
+static int map_of(struct model *m, uint32_t t, uint32_t k, uint32_t v, uint32_t x)
+{
+	static int pool[6][4][8][8];
+	union bpf_attr a = { 0 };
+	long fd;
+
+	if (pool[t][k][v][x])
+		return pool[t][k][v][x] - 1;
+	a.map_type = m->type;
+	a.key_size = m->key_size;
+	a.value_size = m->value_size;
+	a.max_entries = m->max;
+	fd = sys(BPF_MAP_CREATE, &a);
+	if (fd < 0) {
+		fprintf(stderr, "fuzz_maps: MAP_CREATE type %u: %ld\n", m->type, fd);
+		abort();
+	}
+	pool[t][k][v][x] = (int)fd + 1;
+	return (int)fd;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t key_sizes[] = { 1, 2, 4, 8 };
+	static const uint32_t value_sizes[] = { 1, 3, 4, 8, 12, 16, 33, 64 };
+	static const uint32_t maxes[] = { 1, 2, 3, 5, 8, 16, 31, 32 };
 	struct model m = { 0 };
-	union bpf_attr a = { 0 };
+	uint32_t t, ks, vs, mx;
 	size_t i;
-	long fd;
+	int fd;
 
 	if (size < 4)
 		return -1;
-	m.type = kv_types[data[0] % (sizeof(kv_types) / sizeof(kv_types[0]))];
+	t = data[0] % (sizeof(kv_types) / sizeof(kv_types[0]));
+	ks = data[1] % 4;
+	vs = data[2] % 8;
+	mx = data[3] % 8;
+	m.type = kv_types[t];
 	m.array = m.type == BPF_MAP_TYPE_ARRAY || m.type == BPF_MAP_TYPE_PERCPU_ARRAY;
 	m.percpu = m.type == BPF_MAP_TYPE_PERCPU_HASH || m.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
 		   m.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 	m.lru = m.type == BPF_MAP_TYPE_LRU_HASH || m.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-	m.key_size = m.array ? 4 : key_sizes[data[1] % 4];
-	m.value_size = data[2] % MAX_VALUE + 1;
-	m.max = data[3] % MAX_ENTRIES + 1;
-	a.map_type = m.type;
-	a.key_size = m.key_size;
-	a.value_size = m.value_size;
-	a.max_entries = m.max;
-	fd = sys(BPF_MAP_CREATE, &a);
-	if (fd < 0) {
-		fprintf(stderr, "fuzz_maps: MAP_CREATE type %u: %ld\n", m.type, fd);
-		abort();
-	}
+	if (m.array)
+		ks = 2;
+	m.key_size = key_sizes[ks];
+	m.value_size = value_sizes[vs];
+	m.max = maxes[mx];
+	fd = map_of(&m, t, ks, vs, mx);
+	clear_map(&m, fd);
 	for (i = 4; i + 3 <= size; i += 3) {
 		uint32_t k = data[i + 1] % KEY_SPACE;
 		uint8_t v = data[i + 2];
@@ -329,25 +382,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (data[i] % 8) {
 		case 0:
 		case 1:
-			op_update(&m, (int)fd, k, v, data[i] / 8 % 5);
+			op_update(&m, fd, k, v, data[i] / 8 % 5);
 			break;
 		case 2:
-			op_lookup(&m, (int)fd, k, false);
+			op_lookup(&m, fd, k, false);
 			break;
 		case 3:
-			op_lookup(&m, (int)fd, k, true);
+			op_lookup(&m, fd, k, true);
 			break;
 		case 4:
-			op_delete(&m, (int)fd, k);
+			op_delete(&m, fd, k);
 			break;
 		case 5:
-			op_iterate(&m, (int)fd);
+			op_iterate(&m, fd);
 			break;
 		default:
-			op_batch(&m, (int)fd, k, data[i] / 8, v);
+			op_batch(&m, fd, k, data[i] / 8, v);
 			break;
 		}
 	}
-	bpfi_runtime_close((int)fd, &(bool){ false });
 	return 0;
 }
