@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpfinject/btfcheck.h>
+
 #include "cli_internal.h"
 
 /* Log buffer each program gets from libbpf on its (retried) failed load. */
@@ -29,12 +31,51 @@ static bool has_elf_magic(int fd)
 	return pread(fd, magic, SELFMAG, 0) == SELFMAG && !memcmp(magic, ELFMAG, SELFMAG);
 }
 
-/* Checks libbpf would report only as a generic "format error" (-LIBBPF_ERRNO__FORMAT). */
+/* The bytes of section @scn, or NULL if it has none. */
+static const void *scn_bytes(Elf_Scn *scn, size_t *ret_size)
+{
+	Elf_Data *d = elf_rawdata(scn, NULL);
+
+	*ret_size = d ? d->d_size : 0;
+	return d && d->d_buf && d->d_size ? d->d_buf : NULL;
+}
+
+/*
+ * .BTF and .BTF.ext pass the strict check before libbpf sees them: libbpf 1.1 follows type
+ * ids, string offsets and records it never checked, and crashes on bad ones.
+ */
+static int check_btf(const char *path, Elf_Scn *btf, Elf_Scn *ext)
+{
+	char why[CLI_REASON_MAX] = "";
+	struct bpfi_log log = { .buf = why, .size = sizeof(why) };
+	const void *data, *ext_data = NULL;
+	size_t size, ext_size = 0;
+	int err;
+
+	data = scn_bytes(btf, &size);
+	if (!data)
+		return cli__err(path, "malformed BTF: empty .BTF section");
+	if (ext && !(ext_data = scn_bytes(ext, &ext_size)))
+		return cli__err(path, "malformed BTF: empty .BTF.ext section");
+	err = bpfi_btf_check(data, size, ext_data, ext_size, &log);
+	if (err == -ENOMEM)
+		return cli__err(path, "%s", strerror(ENOMEM));
+	if (err) {
+		why[strcspn(why, "\n")] = '\0';
+		return cli__err(path, "malformed BTF: %s", why);
+	}
+	return 0;
+}
+
+/* Checks libbpf would report only as a generic "format error" (-LIBBPF_ERRNO__FORMAT), or
+ * not at all before it crashes. */
 static int check_elf(const char *path, int fd, off_t file_size)
 {
+	Elf_Scn *scn = NULL, *btf = NULL, *btf_ext = NULL;
+	const char *name;
+	size_t shstrndx;
 	GElf_Ehdr ehdr;
 	GElf_Shdr shdr;
-	Elf_Scn *scn = NULL;
 	Elf *elf;
 	int ret = 0;
 
@@ -47,6 +88,10 @@ static int check_elf(const char *path, int fd, off_t file_size)
 	}
 	if (!gelf_getehdr(elf, &ehdr)) {
 		ret = cli__err(path, "truncated or corrupt ELF header");
+		goto out;
+	}
+	if (elf_getshdrstrndx(elf, &shstrndx)) {
+		ret = cli__err(path, "corrupt ELF: no section name table");
 		goto out;
 	}
 	if (ehdr.e_machine != EM_BPF) {
@@ -76,7 +121,15 @@ static int check_elf(const char *path, int fd, off_t file_size)
 				       (long long)file_size);
 			goto out;
 		}
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (name && !strcmp(name, ".BTF"))
+			btf = scn;
+		else if (name && !strcmp(name, ".BTF.ext"))
+			btf_ext = scn;
 	}
+	/* libbpf ignores .BTF.ext without .BTF. */
+	if (btf)
+		ret = check_btf(path, btf, btf_ext);
 out:
 	elf_end(elf);
 	return ret;

@@ -5,6 +5,7 @@
  * the disassembler on every instruction form and on the whole conformance suite.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -827,6 +828,48 @@ START_TEST(btf_json_kinds)
 }
 END_TEST
 
+/*
+ * Objects that crashed libbpf 1.1 inside its BTF code (found by tests/fuzz/fuzz_object, issue
+ * 11 A6): dump and test-run give one line naming the malformed BTF, never a crash.
+ */
+START_TEST(malformed_btf_objects)
+{
+	const char *src = getenv("BPFI_SOURCE_DIR");
+	char dir[512], path[1024];
+	struct run_result r;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	ck_assert_msg(src, "BPFI_SOURCE_DIR is not set (run through meson test)");
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/crashes", src);
+	d = opendir(dir);
+	ck_assert_msg(d, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		const char *dump[] = { "dump", "-d", path, NULL };
+		const char *run[] = { "test-run", path, "count", NULL };
+		const char *const *cmds[] = { dump, run };
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		for (size_t c = 0; c < 2; c++) {
+			run_cli(cmds[c], &r);
+			ck_assert_msg(r.status == 1, "%s %s: exit %d: %s", cmds[c][0], path,
+				      r.status, r.err);
+			ck_assert_msg(count_lines(r.err) == 1 && strstr(r.err, "malformed BTF: ") &&
+					      !strncmp(r.err, "bpfinject: ", 11),
+				      "%s %s: %s", cmds[c][0], path, r.err);
+			free(r.out);
+			free(r.err);
+		}
+		n++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(n, 8);
+}
+END_TEST
+
 Suite *cli_suite(void);
 Suite *cli_suite(void)
 {
@@ -839,6 +882,7 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(tc, cli_case, 0, sizeof(cli_cases) / sizeof(cli_cases[0]));
 	tcase_add_test(tc, verify_with_the_kernel);
 	tcase_add_test(tc, verify_bad_arguments);
+	tcase_add_test(tc, malformed_btf_objects);
 	suite_add_tcase(s, tc);
 
 	tcase_add_loop_test(td, disasm_case, 0, sizeof(disasm_cases) / sizeof(disasm_cases[0]));
