@@ -9,7 +9,9 @@
  * calls taking pointers, and map updates. Each is judged by the kernel (BPF_PROG_LOAD with a
  * kernel map of the same shape) and by our runtime (its BPF_PROG_LOAD, the check).
  *
- * A program only we accept must run clean (PROG_TEST_RUN in our interpreter). Programs only
+ * A program only we accept must run clean: PROG_TEST_RUN in our interpreter, and the checked
+ * interpreter (tests/checked_interp.c) with the check's facts, where every access must stay
+ * in a region of the kind the check claimed and every register read follow a write. Programs only
  * the kernel accepts are counted and printed (the goal is none), as are the ones only we
  * accept (each is a question for the check).
  */
@@ -26,8 +28,11 @@
 
 #include <bpfinject/jit.h>
 #include <bpfinject/runtime.h>
+#include <bpfinject/verifier.h>
 
+#include "checked_interp.h"
 #include "jit_fuzz.h"
+#include "runtime/runtime_internal.h"
 
 #define NR_PROGS   10000
 #define MAX_INSNS  320
@@ -330,6 +335,56 @@ static union bpf_attr map_attr(void)
 	return a;
 }
 
+static const struct bpfi_verifier_map *checked_map_by_fd(int fd, void *cookie)
+{
+	static const struct bpfi_verifier_map m = { .type = BPF_MAP_TYPE_ARRAY,
+						    .key_size = 4,
+						    .value_size = VALUE_SIZE,
+						    .max_entries = 4 };
+
+	(void)fd;
+	(void)cookie;
+	return &m;
+}
+
+/*
+ * The program our runtime accepted as @ofd (@p, its map references naming our map), run in
+ * the checked interpreter on the runtime's relocated instructions with the facts of a check
+ * of @p: NULL when it ran clean, else the violation.
+ */
+static const char *run_checked(int ofd, const struct bpf_insn *p, uint32_t n, uint64_t *ctx,
+			       uint32_t ctx_size, char *why, size_t why_size)
+{
+	struct bpfi_verifier_fact *facts = calloc(n, sizeof(*facts));
+	struct bpfi_verifier_opts vo = {
+		.sz = sizeof(vo),
+		.prog_type = BPF_PROG_TYPE_KPROBE,
+		.map_by_fd = checked_map_by_fd,
+		.facts = facts,
+	};
+	struct checked_opts co = {
+		.facts = facts,
+		.ctx = (uint64_t)(uintptr_t)ctx,
+		.ctx_size = ctx_size,
+		.env = bpfi_runtime_env(),
+		.why = why,
+		.why_size = why_size,
+	};
+	struct rt_obj *obj;
+	uint64_t r0;
+	int err;
+
+	ck_assert_ptr_nonnull(facts);
+	why[0] = '\0';
+	ck_assert_int_eq(bpfi_verifier_check(p, n, &vo, NULL), 0);
+	ck_assert_int_eq(runtime__obj_lookup_fd(ofd, RT_PROG, &obj), 0);
+	ck_assert_uint_eq(obj->prog.insn_cnt, n);
+	err = checked_interp_run(obj->prog.xlated, n, &co, &r0);
+	runtime__obj_put(obj);
+	free(facts);
+	return err == CHECKED_VIOLATION ? why : NULL;
+}
+
 static union bpf_attr prog_attr(const struct bpf_insn *p, uint32_t n, char *log, size_t size)
 {
 	union bpf_attr a;
@@ -440,7 +495,7 @@ START_TEST(kernel_differential)
 	static struct kind ours_kinds[MAX_KINDS], kernel_kinds[MAX_KINDS];
 	uint32_t nr_ours_kinds = 0, nr_kernel_kinds = 0;
 	bool verbose = getenv("BPFI_VERIFIER_KERNEL_SHOW") != NULL;
-	uint32_t agree_acc = 0, agree_rej = 0, ours_only = 0, kernel_only = 0;
+	uint32_t agree_acc = 0, agree_rej = 0, ours_only = 0, kernel_only = 0, checked_runs = 0;
 	uint64_t ctx[21];
 	union bpf_attr a;
 	int kmap, omap;
@@ -486,8 +541,15 @@ START_TEST(kernel_differential)
 			ck_assert_msg(bpfi_runtime_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0,
 				      "seed %llu: accepted by us only and its run failed",
 				      (unsigned long long)seed);
-			/* TODO(checked mode): once the checked interpreter is merged, run these
-			 * in it as well: every access must stay inside what it may touch. */
+			{
+				char why[256];
+				const char *v = run_checked((int)ofd, p, n, ctx, sizeof(ctx), why,
+							    sizeof(why));
+
+				ck_assert_msg(!v, "seed %llu: accepted by us only, checked run: %s",
+					      (unsigned long long)seed, v);
+			}
+			checked_runs++;
 		} else {
 			kernel_only++;
 			if (count_kind(kernel_kinds, &nr_kernel_kinds, reason(olog), seed) &&
@@ -502,8 +564,9 @@ START_TEST(kernel_differential)
 	}
 	fprintf(stderr,
 		"verifier_kernel: %u programs: %u accepted by both, %u refused by both, "
-		"%u accepted by us only (all ran clean), %u accepted by the kernel only\n",
-		NR_PROGS, agree_acc, agree_rej, ours_only, kernel_only);
+		"%u accepted by us only (all ran clean, %u of them in the checked interpreter), "
+		"%u accepted by the kernel only\n",
+		NR_PROGS, agree_acc, agree_rej, ours_only, checked_runs, kernel_only);
 	print_kinds("accepted by us only, the kernel says", ours_kinds, nr_ours_kinds);
 	print_kinds("accepted by the kernel only, we say", kernel_kinds, nr_kernel_kinds);
 	close(kmap);

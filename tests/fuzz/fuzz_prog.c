@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <bpfinject/jit.h>
 #include <bpfinject/runtime.h>
 
+#include "../checked_interp.h"
 #include "runtime/runtime_internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -29,6 +31,7 @@ static const uint32_t prog_types[] = { BPF_PROG_TYPE_KPROBE, BPF_PROG_TYPE_TRACE
 				       BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_PROG_TYPE_PERF_EVENT,
 				       BPF_PROG_TYPE_SOCKET_FILTER };
 static int map_fds[NR_MAPS];
+static struct bpfi_verifier_map map_shapes[NR_MAPS]; /* for the checked run's own check */
 
 static int map_create(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max)
 {
@@ -36,10 +39,66 @@ static int map_create(uint32_t type, uint32_t key_size, uint32_t value_size, uin
 		.map_type = type, .key_size = key_size, .value_size = value_size, .max_entries = max
 	};
 	long fd = bpfi_runtime_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+	static int n;
 
-	if (fd < 0)
+	if (fd < 0 || n == NR_MAPS)
 		abort();
+	map_shapes[n++] = (struct bpfi_verifier_map){
+		.type = type, .key_size = key_size, .value_size = value_size, .max_entries = max
+	};
 	return (int)fd;
+}
+
+static const struct bpfi_verifier_map *map_by_fd(int fd, void *cookie)
+{
+	(void)cookie;
+	for (int i = 0; i < NR_MAPS; i++) {
+		if (map_fds[i] == fd)
+			return &map_shapes[i];
+	}
+	return NULL;
+}
+
+/*
+ * The checked execution mode (tests/checked_interp.c): the program the runtime accepted, on
+ * its relocated instructions, with the facts of a check of the same instructions; any access
+ * outside a region of the kind the check claimed, or a read of a register never written, is
+ * a verifier false accept: abort, so that libFuzzer keeps the input.
+ */
+static void run_checked(int fd, const struct bpf_insn *insns, uint32_t n, uint32_t prog_type)
+{
+	static uint64_t ctx[2048 / 8]; /* the largest context a check allows (tracepoints) */
+	struct bpfi_verifier_fact *facts = calloc(n, sizeof(*facts));
+	struct bpfi_verifier_opts vo = {
+		.sz = sizeof(vo),
+		.prog_type = prog_type,
+		.map_by_fd = map_by_fd,
+		.facts = facts,
+	};
+	char why[256];
+	struct checked_opts co = {
+		.facts = facts,
+		.ctx = (uint64_t)(uintptr_t)ctx,
+		.ctx_size = bpfi_verifier_ctx_size(prog_type),
+		.env = bpfi_runtime_env(),
+		.why = why,
+		.why_size = sizeof(why),
+	};
+	struct rt_obj *obj;
+	uint64_t r0;
+
+	if (!facts || bpfi_verifier_check(insns, n, &vo, NULL))
+		abort(); /* the runtime's check accepted these very instructions */
+	if (runtime__obj_lookup_fd(fd, RT_PROG, &obj))
+		abort();
+	memset(ctx, 0, sizeof(ctx));
+	if (checked_interp_run(obj->prog.xlated, obj->prog.insn_cnt, &co, &r0) ==
+	    CHECKED_VIOLATION) {
+		fprintf(stderr, "fuzz_prog: checked run: %s\n", why);
+		abort();
+	}
+	runtime__obj_put(obj);
+	free(facts);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -64,14 +123,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
  */
 static bool harmful(const struct bpf_insn *insn, uint32_t i)
 {
-	if (insn->code == (BPF_JMP | BPF_CALL) && insn->src_reg == 0 &&
-	    (insn->imm == BPF_FUNC_send_signal || insn->imm == BPF_FUNC_send_signal_thread ||
-	     insn->imm == BPF_FUNC_probe_write_user))
-		return true;
-	/* TODO(verifier): a pseudo call before insn 0 crashes the check (known, being fixed on
-	 * another branch: negative call targets); take this out once that fix is in. */
-	return insn->code == (BPF_JMP | BPF_CALL) && insn->src_reg == BPF_PSEUDO_CALL &&
-	       (int64_t)i + 1 + insn->imm < 0;
+	(void)i;
+	return insn->code == (BPF_JMP | BPF_CALL) && insn->src_reg == 0 &&
+	       (insn->imm == BPF_FUNC_send_signal || insn->imm == BPF_FUNC_send_signal_thread ||
+		insn->imm == BPF_FUNC_probe_write_user);
 }
 
 /* The interpreter on the relocated instructions the JIT compiled. */
@@ -122,10 +177,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.test.prog_fd = (uint32_t)fd;
 	a.test.ctx_in = (uint64_t)(uintptr_t)ctx;
 	a.test.ctx_size_in = sizeof(ctx);
-	if (a.test.prog_fd && bpfi_runtime_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0)
+	if (a.test.prog_fd && bpfi_runtime_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) {
 		run_interp((int)fd, ctx);
-	/* TODO(checked mode): once the checked interpreter is merged, run the program in it
-	 * too; a program the check accepted must run clean there. */
+		run_checked((int)fd, insns, n,
+			    prog_types[data[0] % (sizeof(prog_types) / sizeof(prog_types[0]))]);
+	}
 	bpfi_runtime_close((int)fd, &(bool){ false });
 	return 0;
 }
