@@ -63,7 +63,8 @@ static void run_cli_as(const char *const *argv, struct run_result *r, int uid)
 	ck_assert_int_ge(out, 0);
 	ck_assert_int_ge(err, 0);
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		dup2(out, STDOUT_FILENO);
 		dup2(err, STDERR_FILENO);

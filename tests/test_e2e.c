@@ -571,7 +571,8 @@ static void launch_and_kill(int trial, long delay_us, bool block_urg)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	b = fork();
-	ck_assert_int_ge(b, 0);
+	if (b < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (b == 0) {
 		int null = open("/dev/null", O_RDWR);
 

@@ -597,7 +597,8 @@ START_TEST(atomics_across_processes)
 	ck_assert_ptr_ne(counter, MAP_FAILED);
 	*counter = 0;
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	err = bpfi_interp_run(prog, 7, (uint64_t)(uintptr_t)counter, 0, NULL, &r0);
 	if (pid == 0)
 		_exit(err || r0 ? 1 : 0);

@@ -614,7 +614,8 @@ START_TEST(hash_two_processes)
 	ck_assert_int_eq(bpfi_map_update_user(map, &hot, &zero, BPF_NOEXIST), 0);
 	for (uint32_t c = 0; c < 2; c++) {
 		pids[c] = fork();
-		ck_assert_int_ge(pids[c], 0);
+		if (pids[c] < 0)
+			ck_abort_msg("fork: %s", strerror(errno));
 		if (pids[c] == 0)
 			_exit(hammer_child(bpfi_arena_fd(arena), map->self_off, c));
 	}
@@ -796,7 +797,8 @@ START_TEST(hash_survives_sigkill)
 
 		for (int c = 0; c < 2; c++) {
 			pid[c] = fork();
-			ck_assert_int_ge(pid[c], 0);
+			if (pid[c] < 0)
+				ck_abort_msg("fork: %s", strerror(errno));
 			if (pid[c] == 0)
 				kill_child(map, (uint32_t)(2 * round + c) * 7919u + 1);
 		}
@@ -914,7 +916,8 @@ START_TEST(hash_writer_stopped)
 		tid = (uint32_t)gettid();
 	} else {
 		pid = fork();
-		ck_assert_int_ge(pid, 0);
+		if (pid < 0)
+			ck_abort_msg("fork: %s", strerror(errno));
 		if (pid == 0) {
 			for (;;)
 				pause();
@@ -974,7 +977,9 @@ START_TEST(hash_lock_owner_recovery)
 	uint64_t v = 2, t0;
 	pid_t pid = fork();
 
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0)
 		_exit(0);
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
@@ -985,7 +990,8 @@ START_TEST(hash_lock_owner_recovery)
 	ck_assert_uint_eq(atomic_load(lock), 0);
 
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		for (;;)
 			pause();

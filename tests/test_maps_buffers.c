@@ -253,7 +253,8 @@ START_TEST(ringbuf_two_processes)
 
 	rb_reader_open(&r, arena, map);
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		struct bpfi_arena *a = NULL;
 		struct bpfi_map_hdr *m;
@@ -298,7 +299,8 @@ START_TEST(ringbuf_dead_writer)
 	rb_reader_open(&r, arena, map);
 	ck_assert_int_eq(pipe(fds), 0);
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		void *p = bpfi_ringbuf_reserve(map, 100, 0);
 

@@ -225,7 +225,8 @@ START_TEST(libbpf_ring_buffer_reads)
 	rb = ring_buffer__new(fake.map_fd, rb_sample, &e, NULL);
 	ck_assert_ptr_nonnull(rb);
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		uint8_t buf[512];
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -134,7 +135,8 @@ static void kernel_run(const struct gen *g, const uint64_t in[NR_INPUTS][6], lon
 
 	ck_assert_int_eq(pipe(fds), 0);
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		long res[NR_INPUTS];
 
@@ -221,7 +223,8 @@ START_TEST(most_restrictive_action_wins)
 	injector__seccomp_free(sc);
 
 	pid = fork();
-	ck_assert_int_ge(pid, 0);
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	if (pid == 0) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 			_exit(2);
