@@ -619,6 +619,17 @@ static const struct verifier_case cases[] = {
 	  -EACCES,
 	  "insn 2: invalid size of register fill",
 	  0 },
+	/* The differential's seed 3398: a byte at a variable offset that may be one of a spilled
+	 * pointer's, as a number, could leave the program through a map. */
+	{ "byte read through a variable stack offset that may reach a spilled pointer",
+	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8),
+	    BPF_ST_MEM(BPF_DW, BPFI_REG_10, -16, 0), BPF_LDX_MEM(BPF_DW, BPFI_REG_3, BPFI_REG_1, 0),
+	    BPF_ALU64_IMM(BPF_AND, BPFI_REG_3, 15), BPF_MOV64_REG(BPFI_REG_4, BPFI_REG_10),
+	    BPF_ALU64_IMM(BPF_ADD, BPFI_REG_4, -16), BPF_ALU64_REG(BPF_ADD, BPFI_REG_4, BPFI_REG_3),
+	    BPF_LDX_MEM(BPF_B, BPFI_REG_0, BPFI_REG_4, 0), BPF_EXIT_INSN() },
+	  -EACCES,
+	  "insn 7: invalid size of register fill",
+	  0 },
 	{ "32-bit atomic through a variable stack offset that may reach a spilled pointer",
 	  { BPF_STX_MEM(BPF_DW, BPFI_REG_10, BPFI_REG_1, -8),
 	    BPF_ST_MEM(BPF_DW, BPFI_REG_10, -16, 0), BPF_LDX_MEM(BPF_DW, BPFI_REG_3, BPFI_REG_1, 0),

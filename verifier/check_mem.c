@@ -178,8 +178,9 @@ static int stack_read(struct bpfi_verifier_env *env, uint32_t i, struct vframe *
 
 		switch (s->type[idx]) {
 		case VSLOT_SPILL:
-			/* Part of a pointer as a number (a variable offset may reach it too). */
-			if (s->spill.type != VREG_SCALAR && !var)
+			/* Part of a pointer as a number, also where a variable offset may
+			 * reach it: a byte of an address would leave the program as data. */
+			if (s->spill.type != VREG_SCALAR)
 				return verifier__reject(env, -EACCES, i,
 							"invalid size of register fill");
 			all_const = false;
