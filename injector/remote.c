@@ -10,6 +10,8 @@
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "injector_internal.h"
@@ -130,6 +132,55 @@ static struct inj_thread *call_thread(struct bpfi_injector *inj)
  * that answer in regs->rax; -EPERM with one line for a call that would kill the target, send
  * it SIGSYS or hand it to a supervisor: never attempted.
  */
+/*
+ * The calls the stub itself makes in the target's threads, whatever the programs do: the
+ * thread id (dispatch, the per-thread state), the FS base (once per thread, to trust %fs:0),
+ * the process id, and the private stack (mmap of 36 KiB, mprotect of its guard page; see
+ * stub/dispatch.c). A filter that answers one with an errno only costs a feature; one that
+ * would kill or trap would kill the target at its first probe hit: refuse to attach.
+ */
+static int check_stub_calls(struct bpfi_injector *inj, const struct inj_thread *th,
+			    struct bpfi_log *log)
+{
+	static const struct {
+		const char *name;
+		int nr;
+		uint64_t args[6];
+	} calls[] = {
+		{ "gettid()", SYS_gettid, { 0 } },
+		{ "getpid()", SYS_getpid, { 0 } },
+		{ "arch_prctl(ARCH_GET_FS)", SYS_arch_prctl, { 0x1003 } },
+		{ "mmap() of its private stack",
+		  SYS_mmap,
+		  { 0, 36864, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, (uint64_t)-1, 0 } },
+		{ "mprotect() of its guard page", SYS_mprotect, { 0, 4096, PROT_NONE } },
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		struct seccomp_data d = {
+			.nr = calls[i].nr,
+			.arch = AUDIT_ARCH_X86_64,
+			.instruction_pointer = inj->gadget + 2,
+		};
+		uint32_t action;
+
+		memcpy(d.args, calls[i].args, sizeof(d.args));
+		action = injector__seccomp_eval(th->seccomp, &d) & SECCOMP_RET_ACTION_FULL;
+		if (action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG ||
+		    action == SECCOMP_RET_ERRNO || action == SECCOMP_RET_TRACE)
+			continue;
+		if (injector__seccomp_is_strict(th->seccomp) ||
+		    injector__seccomp_read_err(th->seccomp))
+			return 0; /* the remote call itself is refused, with its own reason */
+		return bpfi_log_err(log, -EPERM,
+				    "process %d: its seccomp filter would %s on %s, which the "
+				    "probes make in the target; not attached",
+				    inj->pid, injector__seccomp_action_str(action), calls[i].name);
+	}
+	return 0;
+}
+
 static int check_seccomp(struct bpfi_injector *inj, struct inj_thread *th,
 			 struct user_regs_struct *regs, struct bpfi_log *log)
 {
@@ -149,6 +200,9 @@ static int check_seccomp(struct bpfi_injector *inj, struct inj_thread *th,
 		if (err)
 			return bpfi_log_err(log, err, "process %d: reading its seccomp filters: %s",
 					    inj->pid, strerror(-err));
+		err = check_stub_calls(inj, th, log);
+		if (err)
+			return err;
 	}
 	action = injector__seccomp_eval(th->seccomp, &d);
 	data = action & SECCOMP_RET_DATA;

@@ -437,6 +437,15 @@ static const struct {
 	{ "wx", "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) on mmap()",
 	  false },
 	{ "strict", "runs in seccomp strict mode: mmap() would kill it", false },
+	/* calls the stub makes at every probe hit, not the injector: refused before anything */
+	{ "gettid",
+	  "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) on gettid(), "
+	  "which the probes make in the target",
+	  false },
+	{ "arch_prctl",
+	  "its seccomp filter would kill the process (SECCOMP_RET_KILL_PROCESS) on "
+	  "arch_prctl(ARCH_GET_FS)",
+	  false },
 	{ "kill",
 	  "has seccomp filters bpfinject cannot read (PTRACE_SECCOMP_GET_FILTER: Permission "
 	  "denied): mmap() could kill it",
