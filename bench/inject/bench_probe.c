@@ -3,8 +3,10 @@
  * Probe overhead, side by side in one run (DESIGN.md §5): the CPU time per call of a small
  * function, bare, with a program attached by bpfinject (inside the process), and with the
  * same program attached as a kernel uprobe by the system's libbpf (as root). Programs: empty,
- * and counting into a hash map; at entry (uprobe) and at return (uretprobe).
- * Usage: bench_probe BUILD_DIR   (prints a Markdown table)
+ * and counting into a hash map; at entry (uprobe) and at return (uretprobe). Two functions
+ * (probe_target.c): one whose first instruction the kernel must single-step (its slow path),
+ * one starting with `push %rbp`, which it emulates (its common case).
+ * Usage: bench_probe BUILD_DIR   (prints a Markdown table per function)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -122,27 +124,22 @@ static int attach(struct child *a, char *const argv[])
 	return -1;
 }
 
-int main(int argc, char **argv)
+static const char *const progs[] = { "empty_entry", "count_entry", "empty_return", "count_return" };
+static const char *const what[] = { "uprobe, empty program", "uprobe, count into hash map",
+				    "uretprobe, empty program", "uretprobe, count into hash map" };
+
+/* One table: @func in a target started with @arg (NULL or "fp"). */
+static int table(const char *func, const char *arg, const char *title)
 {
-	const char *progs[] = { "empty_entry", "count_entry", "empty_return", "count_return" };
-	const char *what[] = { "uprobe, empty program", "uprobe, count into hash map",
-			       "uretprobe, empty program", "uretprobe, count into hash map" };
-	char *targv[] = { target_path, NULL }, pid[16], spec[64];
+	char *targv[] = { target_path, (char *)arg, NULL }, pid[16], spec[64];
 	struct child t;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: bench_probe BUILD_DIR\n");
-		return 2;
-	}
-	snprintf(target_path, sizeof(target_path), "%s/bench/inject/probe_target", argv[1]);
-	snprintf(obj, sizeof(obj), "%s/bench/inject/probe_progs.bpf.o", argv[1]);
-	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", argv[1]);
-	snprintf(kloader, sizeof(kloader), "%s/bench/inject/kernel_loader", argv[1]);
 	if (spawn(&t, targv, true))
 		return 1;
 	snprintf(pid, sizeof(pid), "%d", t.pid);
-	printf("Per-call CPU time of a probed function (median of 5 rounds of 100 ms of calls); overhead = "
-	       "probed - bare\n\n");
+	printf("%s (`%s`): per-call CPU time (median of 5 rounds of 100 ms of calls); overhead = "
+	       "probed - bare\n\n",
+	       title, func);
 	printf("| probe | bare ns | bpfinject ns | bpfinject overhead ns | kernel ns | kernel "
 	       "overhead ns | kernel/bpfinject overhead |\n|---|---|---|---|---|---|---|\n");
 	fflush(stdout);
@@ -150,12 +147,12 @@ int main(int argc, char **argv)
 		char *bargv[] = {
 			bpfinject, "-p", pid, obj, "-a", spec, "--duration", "600", NULL
 		};
-		char *kargv[] = { kloader, obj, (char *)progs[i], target_path, "bench_victim",
+		char *kargv[] = { kloader, obj, (char *)progs[i], target_path, (char *)func,
 				  pid,	   NULL };
 		double bare, ours = -1, kern = -1;
 		struct child a;
 
-		snprintf(spec, sizeof(spec), "%s=bench_victim", progs[i]);
+		snprintf(spec, sizeof(spec), "%s=%s", progs[i], func);
 		bare = rounds(&t, 1, 5);
 		if (!attach(&a, bargv)) {
 			ours = rounds(&t, 1, 5);
@@ -170,6 +167,23 @@ int main(int argc, char **argv)
 		       ours > bare && kern > 0 ? (kern - bare) / (ours - bare) : 0.0);
 		fflush(stdout);
 	}
+	printf("\n");
 	reap(&t);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_probe BUILD_DIR\n");
+		return 2;
+	}
+	snprintf(target_path, sizeof(target_path), "%s/bench/inject/probe_target", argv[1]);
+	snprintf(obj, sizeof(obj), "%s/bench/inject/probe_progs.bpf.o", argv[1]);
+	snprintf(bpfinject, sizeof(bpfinject), "%s/cli/bpfinject", argv[1]);
+	snprintf(kloader, sizeof(kloader), "%s/bench/inject/kernel_loader", argv[1]);
+	if (table("bench_victim", NULL,
+		  "First instruction RIP-relative, single-stepped by the kernel"))
+		return 1;
+	return table("bench_victim_fp", "fp", "A `push %rbp` prologue, emulated by the kernel");
 }
