@@ -33,17 +33,6 @@ static void paths(void)
 	snprintf(fixture, sizeof(fixture), "%s/tests/fixtures/target_jitsys", b);
 }
 
-/* The value of global @name in bpfinject's --json map dump, -1 if absent. */
-static long global(const char *json, const char *name)
-{
-	char pat[64];
-	const char *at;
-
-	snprintf(pat, sizeof(pat), "{\"%s\":", name);
-	at = strstr(json, pat);
-	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
-}
-
 /* One round of the fixture's calls: a line in, "done" out. */
 static void round_of_calls(int to, int from)
 {
@@ -90,9 +79,9 @@ START_TEST(command_sees_every_call)
 	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
 	ck_assert_msg(strstr(out, "ready\ndone\n"), "stdout: %s", out);
-	ck_assert_msg(global(out, "getppids") == cases[_i].want, "want %ld; stdout: %s",
+	ck_assert_msg(test_json_global(out, "getppids") == cases[_i].want, "want %ld; stdout: %s",
 		      cases[_i].want, out);
-	ck_assert_msg(global(out, "syscalls") > cases[_i].want, "stdout: %s", out);
+	ck_assert_msg(test_json_global(out, "syscalls") > cases[_i].want, "stdout: %s", out);
 	ck_assert_msg(!cases[_i].catch_all || strstr(err, "came through the catch-all"),
 		      "stderr: %s", err);
 	free(out);
@@ -128,7 +117,7 @@ START_TEST(attach_then_detach_leaves_it_working)
 	kill(b.pid, SIGINT);
 	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 0, "exit %d; stderr: %s", rc, err);
-	ck_assert_msg(global(out, "getppids") == 2 * 7 * CALLS, "stdout: %s", out);
+	ck_assert_msg(test_json_global(out, "getppids") == 2 * 7 * CALLS, "stdout: %s", out);
 	free(out);
 	free(err);
 	for (int i = 0; i < 3; i++) /* after: every situation again, unharmed */
@@ -163,7 +152,7 @@ START_TEST(attach_detach_cycles_while_it_runs)
 		test_spawn(&b, argv);
 		rc = test_finish(&b, &out, &err);
 		ck_assert_msg(rc == 0, "cycle %d: exit %d; stderr: %s", cycle, rc, err);
-		ck_assert_msg(global(out, "getppids") > 0, "cycle %d: %s", cycle, out);
+		ck_assert_msg(test_json_global(out, "getppids") > 0, "cycle %d: %s", cycle, out);
 		free(out);
 		free(err);
 	}
@@ -235,9 +224,10 @@ START_TEST(spawned_child_reports_its_own_pid)
 	at = strstr(out, "spawned ");
 	ck_assert_msg(at != NULL, "stdout: %s", out);
 	child = strtol(at + 8, NULL, 10);
-	ck_assert_msg(global(out, "execve_tgid") == child, "child %ld; stdout: %s", child, out);
-	ck_assert_msg(global(out, "execve_common_pid") == child, "child %ld; stdout: %s", child,
+	ck_assert_msg(test_json_global(out, "execve_tgid") == child, "child %ld; stdout: %s", child,
 		      out);
+	ck_assert_msg(test_json_global(out, "execve_common_pid") == child, "child %ld; stdout: %s",
+		      child, out);
 	free(out);
 	free(err);
 }

@@ -38,20 +38,6 @@ static void paths(void)
 	snprintf(fixtures, sizeof(fixtures), "%s/tests/fixtures", b);
 }
 
-/* counters[key] from `--json` output: {"key":K,"value":V} in the "counters" map. */
-static long counter(const char *json, int key)
-{
-	const char *m = strstr(json, "\"name\":\"counters\"");
-	char pat[64];
-	const char *at;
-
-	ck_assert_msg(m != NULL, "no counters map in: %s", json);
-	snprintf(pat, sizeof(pat), "{\"key\":%d,\"value\":", key);
-	at = strstr(m, pat);
-	ck_assert_msg(at != NULL, "no key %d in: %s", key, m);
-	return strtol(at + strlen(pat), NULL, 10);
-}
-
 struct counts {
 	long calls, sum, retsum;
 };
@@ -150,10 +136,10 @@ START_TEST(attach_by_pid_counts_exactly)
 	c1 = pause_target(&t);
 	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_int_gt(c1.calls - c0.calls, 100);
-	ck_assert_int_eq(counter(out, 0), c1.calls - c0.calls);
-	ck_assert_int_eq(counter(out, 1), c1.sum - c0.sum);
-	ck_assert_int_eq(counter(out, 2), c1.calls - c0.calls);
-	ck_assert_int_eq(counter(out, 3), c1.retsum - c0.retsum);
+	ck_assert_int_eq(test_json_counter(out, 0), c1.calls - c0.calls);
+	ck_assert_int_eq(test_json_counter(out, 1), c1.sum - c0.sum);
+	ck_assert_int_eq(test_json_counter(out, 2), c1.calls - c0.calls);
+	ck_assert_int_eq(test_json_counter(out, 3), c1.retsum - c0.retsum);
 	/* The first call went out through the ring buffer and trace_printk. */
 	ck_assert_msg(strstr(out, "{\"event\":"), "no ring buffer record in: %s", out);
 	ck_assert_msg(strstr(out, "first call, arg"), "no trace_printk line in: %s", out);
@@ -193,8 +179,8 @@ START_TEST(attach_inside_a_function_counts_exactly)
 	c1 = pause_target(&t);
 	ck_assert_int_eq(test_finish(&b, &out, &err), 0);
 	ck_assert_int_gt(c1.calls - c0.calls, 100);
-	ck_assert_int_eq(counter(out, 0), c1.calls - c0.calls);
-	ck_assert_int_eq(counter(out, 1), c1.sum - c0.sum);
+	ck_assert_int_eq(test_json_counter(out, 0), c1.calls - c0.calls);
+	ck_assert_int_eq(test_json_counter(out, 1), c1.sum - c0.sum);
 	free(out);
 	free(err);
 	quit_target(&t);
@@ -239,10 +225,10 @@ START_TEST(command_probed_from_main)
 	fclose(f);
 	unlink(outfile);
 	ck_assert_int_eq(sscanf(line, "calls %ld sum %ld retsum %ld", &calls, &sum, &retsum), 3);
-	ck_assert_int_eq(counter(out, 0), calls);
-	ck_assert_int_eq(counter(out, 1), sum);
-	ck_assert_int_eq(counter(out, 2), calls);
-	ck_assert_int_eq(counter(out, 3), retsum);
+	ck_assert_int_eq(test_json_counter(out, 0), calls);
+	ck_assert_int_eq(test_json_counter(out, 1), sum);
+	ck_assert_int_eq(test_json_counter(out, 2), calls);
+	ck_assert_int_eq(test_json_counter(out, 3), retsum);
 	free(out);
 	free(err);
 }
@@ -505,10 +491,10 @@ START_TEST(seccomp_filters_never_kill_the_target)
 			ping(&t, n);
 		kill(b.pid, SIGINT);
 		ck_assert_int_eq(test_finish(&b, &out, &err), 0);
-		ck_assert_int_eq(counter(out, 0), 5);
-		ck_assert_int_eq(counter(out, 1), 2 + 3 + 4 + 5 + 6);
-		ck_assert_int_eq(counter(out, 2), 5);
-		ck_assert_int_eq(counter(out, 3), 2 * (2 + 3 + 4 + 5 + 6));
+		ck_assert_int_eq(test_json_counter(out, 0), 5);
+		ck_assert_int_eq(test_json_counter(out, 1), 2 + 3 + 4 + 5 + 6);
+		ck_assert_int_eq(test_json_counter(out, 2), 5);
+		ck_assert_int_eq(test_json_counter(out, 3), 2 * (2 + 3 + 4 + 5 + 6));
 		ping(&t, 7);
 	}
 	free(out);
@@ -683,7 +669,7 @@ START_TEST(command_followed_through_exec)
 		pid = atoi(at + 18);
 	ck_assert_msg(strstr(err, "(after exec)") && pid > 0, "stderr: %s", err);
 	kill(pid, SIGKILL); /* left running when --duration ended, as a -p target would be */
-	ck_assert_int_gt(counter(out, 0), 0);
+	ck_assert_int_gt(test_json_counter(out, 0), 0);
 	free(out);
 	free(err);
 }
@@ -712,8 +698,8 @@ START_TEST(short_lived_exec_children_counted_exactly)
 	test_spawn(&b, argv);
 	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 5, "exit %d; stderr: %s", rc, err);
-	ck_assert_int_eq(counter(out, 0), 20 * 50);
-	ck_assert_int_eq(counter(out, 1), 20 * (49 * 50 / 2));
+	ck_assert_int_eq(test_json_counter(out, 0), 20 * 50);
+	ck_assert_int_eq(test_json_counter(out, 1), 20 * (49 * 50 / 2));
 	free(out);
 	free(err);
 }
@@ -759,7 +745,7 @@ START_TEST(signals_in_followed_children_as_without)
 			      strstr(out, "spin=0\n"),
 		      "stdout: %s\nstderr: %s", out, err);
 	/* 10 calls in each child, and 10 more in the SIGUSR1 handler. */
-	ck_assert_int_eq(counter(out, 0), 4 * 10);
+	ck_assert_int_eq(test_json_counter(out, 0), 4 * 10);
 	free(out);
 	free(err);
 	free(plain_out);
@@ -1050,8 +1036,8 @@ START_TEST(tail_calls_at_their_deepest)
 	unlink(outfile);
 	ck_assert_int_eq(sscanf(line, "calls %ld sum %ld retsum %ld", &calls, &sum, &retsum), 3);
 	ck_assert_int_eq(calls, 300);
-	ck_assert_int_eq(counter(out, 0), (1 + 33) * calls);
-	ck_assert_int_eq(counter(out, 1), calls);
+	ck_assert_int_eq(test_json_counter(out, 0), (1 + 33) * calls);
+	ck_assert_int_eq(test_json_counter(out, 1), calls);
 	free(out);
 	free(err);
 }

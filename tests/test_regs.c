@@ -32,17 +32,6 @@ static void paths(void)
 	snprintf(sys_obj, sizeof(sys_obj), "%s/regs_sys.bpf.o", BPFI_TEST_BPF_DIR);
 }
 
-/* The value of global @name in bpfinject's --json map dump, -1 if absent. */
-static long global(const char *json, const char *name)
-{
-	char pat[64];
-	const char *at;
-
-	snprintf(pat, sizeof(pat), "{\"%s\":", name);
-	at = strstr(json, pat);
-	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
-}
-
 /* One round of the fixture's checks in @mode: no mismatch, else the fixture's "bad" lines. */
 static void round_ok(struct test_proc *t, char mode, const char *when)
 {
@@ -142,7 +131,7 @@ START_TEST(registers_survive_every_hook)
 	kill(b.pid, SIGINT);
 	rc = test_finish(&b, &out, &err);
 	ck_assert_msg(rc == 0, "%s: exit %d; stderr: %s", cases[_i].name, rc, err);
-	ck_assert_msg(!cases[_i].counter || global(out, cases[_i].counter) > 0,
+	ck_assert_msg(!cases[_i].counter || test_json_global(out, cases[_i].counter) > 0,
 		      "%s: %s not counted; stdout: %s", cases[_i].name, cases[_i].counter, out);
 	free(out);
 	free(err);

@@ -30,20 +30,6 @@ static void paths(void)
 	snprintf(fixtures, sizeof(fixtures), "%s/tests/fixtures", b);
 }
 
-/* counters[key] from `--json` output (tests/bpf/e2e_count.bpf.c). */
-static long counter(const char *json, int key)
-{
-	const char *m = strstr(json, "\"name\":\"counters\"");
-	char pat[64];
-	const char *at;
-
-	ck_assert_msg(m != NULL, "no counters map in: %s", json);
-	snprintf(pat, sizeof(pat), "{\"key\":%d,\"value\":", key);
-	at = strstr(m, pat);
-	ck_assert_msg(at != NULL, "no key %d in: %s", key, m);
-	return strtol(at + strlen(pat), NULL, 10);
-}
-
 /* Starts fixture @name (which says "ready PID"); @path gets its path. */
 static void start_fixture(struct test_proc *t, const char *name, char *path, size_t size)
 {
@@ -163,8 +149,8 @@ START_TEST(go_entry_probe_counts_exactly)
 	 * the function again from its entry (4 times for each new goroutine here, as the
 	 * kernel's uprobe would count them too).
 	 */
-	ck_assert_int_ge(counter(out, 0), GO_CALLS);
-	ck_assert_int_le(counter(out, 0), GO_CALLS + 8 * 8);
+	ck_assert_int_ge(test_json_counter(out, 0), GO_CALLS);
+	ck_assert_int_le(test_json_counter(out, 0), GO_CALLS + 8 * 8);
 	free(out);
 	run_fixture(&t, GO_N, line, sizeof(line)); /* and after detach */
 	ck_assert_msg(!strcmp(line, "done calls 156000 bad 0\n"), "target_go_cgo said: %s", line);
@@ -238,10 +224,10 @@ START_TEST(cxx_probes_that_unwinding_cannot_meet_count_exactly)
 	out = stop_attached(&b);
 	check_cxx_answer(line);
 	cxx_expected(&caught, &sum, &leafsum);
-	ck_assert_int_eq(counter(out, 0), CXX_N); /* middle's entries */
-	ck_assert_int_eq(counter(out, 1), (long)CXX_N * (CXX_N - 1) / 2);
-	ck_assert_int_eq(counter(out, 2), CXX_N); /* leaf's returns */
-	ck_assert_int_eq(counter(out, 3), leafsum);
+	ck_assert_int_eq(test_json_counter(out, 0), CXX_N); /* middle's entries */
+	ck_assert_int_eq(test_json_counter(out, 1), (long)CXX_N * (CXX_N - 1) / 2);
+	ck_assert_int_eq(test_json_counter(out, 2), CXX_N); /* leaf's returns */
+	ck_assert_int_eq(test_json_counter(out, 3), leafsum);
 	free(out);
 	finish_fixture(&t);
 }
@@ -269,8 +255,8 @@ START_TEST(c_pthread_exit_beneath_a_return_probe)
 	out = stop_attached(&b);
 	ck_assert_msg(!strcmp(line, "ok 200 cleanups 100 exits 100\n"), "target_pexit said: %s",
 		      line);
-	ck_assert_int_eq(counter(out, 2), 100); /* the even threads returned through it */
-	ck_assert_int_eq(counter(out, 3), 100 * 100); /* i + 1 for i = 0, 2, ... 198 */
+	ck_assert_int_eq(test_json_counter(out, 2), 100); /* the even threads returned through it */
+	ck_assert_int_eq(test_json_counter(out, 3), 100 * 100); /* i + 1 for i = 0, 2, ... 198 */
 	free(out);
 	finish_fixture(&t);
 }

@@ -115,3 +115,26 @@ int test_finish(struct test_proc *p, char **ret_out, char **ret_err)
 	close(p->err);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+long test_json_global(const char *json, const char *name)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "{\"%s\":", name);
+	at = strstr(json, pat);
+	return at ? strtol(at + strlen(pat), NULL, 10) : -1;
+}
+
+long test_json_counter(const char *json, int key)
+{
+	const char *m = strstr(json, "\"name\":\"counters\"");
+	char pat[64];
+	const char *at;
+
+	ck_assert_msg(m != NULL, "no counters map in: %s", json);
+	snprintf(pat, sizeof(pat), "{\"key\":%d,\"value\":", key);
+	at = strstr(m, pat);
+	ck_assert_msg(at != NULL, "no key %d in: %s", key, m);
+	return strtol(at + strlen(pat), NULL, 10);
+}

@@ -38,4 +38,9 @@ char *test_read_all(int fd);
  * 128 + the signal that killed it. */
 int test_finish(struct test_proc *p, char **ret_out, char **ret_err);
 
+/* bpfinject's --json map dump: global @name of a datasec (-1 if absent), and counters[@key]
+ * of the "counters" map (tests/bpf/e2e_count.bpf.c; a failed check if absent). */
+long test_json_global(const char *json, const char *name);
+long test_json_counter(const char *json, int key);
+
 #endif
